@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class FocusKind(models.Model):
+    """What a team optimizes for. Three are built in; admins may add others."""
+
+    STABILITY = "stability"
+    THROUGHPUT = "throughput"
+    KNOWLEDGE_SHARING = "knowledge_sharing"
+
+    slug = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=80)
+    description = models.TextField(blank=True)
+    builtin = models.BooleanField(default=False, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class FocusPeriod(models.Model):
+    """A team's declared focus for a period. Periods of one team never overlap.
+
+    `ends_on` is the last day of the period (inclusive); empty means it is current.
+    """
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", "Proposed"
+        ALIGNED = "aligned", "Aligned"
+        CLOSED = "closed", "Closed"
+
+    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="focus_periods")
+    kind = models.ForeignKey(FocusKind, on_delete=models.PROTECT, related_name="periods")
+    starts_on = models.DateField()
+    ends_on = models.DateField(null=True, blank=True)
+    rationale = models.TextField()
+    success_signals = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Signals that will show it worked: [{"metric": "...", "target": "..."}]',
+    )
+    tradeoff = models.CharField(
+        max_length=200, blank=True, help_text='What may get worse meanwhile, e.g. "throughput".'
+    )
+    revisit_on = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PROPOSED)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    aligned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    aligned_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["team", "-starts_on"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__isnull=True) | Q(ends_on__gte=models.F("starts_on")),
+                name="focus_ends_after_start",
+            ),
+        ]
+        indexes = [models.Index(fields=["team", "starts_on"], name="focus_team_start_idx")]
+        # On PostgreSQL an exclusion constraint (migration 0002) also forbids overlaps;
+        # on SQLite apps.focus.services enforces the same rule.
+
+    def __str__(self) -> str:
+        return f"{self.team}: {self.kind} from {self.starts_on}"
+
+    def covers(self, day: dt.date) -> bool:
+        return self.starts_on <= day and (self.ends_on is None or day <= self.ends_on)
+
+    def revisit_overdue(self, today: dt.date) -> bool:
+        return (
+            self.revisit_on is not None
+            and self.revisit_on < today
+            and self.status != self.Status.CLOSED
+        )

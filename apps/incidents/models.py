@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+
+from apps.releases.models import Source
+
+
+class Incident(models.Model):
+    class Severity(models.TextChoices):
+        SEV1 = "SEV1", "SEV1 – critical"
+        SEV2 = "SEV2", "SEV2 – major"
+        SEV3 = "SEV3", "SEV3 – minor"
+        SEV4 = "SEV4", "SEV4 – low"
+
+    class Cause(models.TextChoices):
+        RELEASE = "release", "A release of the team"
+        NOT_DEPLOY = "not_deploy", "Not caused by a deployment"
+        UNKNOWN = "unknown", "Unknown yet"
+
+    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="incidents")
+    title = models.CharField(max_length=200)
+    severity = models.CharField(max_length=4, choices=Severity.choices, default=Severity.SEV3)
+    service = models.CharField(max_length=120, blank=True)
+    started_at = models.DateTimeField(help_text="When the impact began.")
+    detected_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True, help_text="Empty while open.")
+    cause = models.CharField(max_length=16, choices=Cause.choices, default=Cause.UNKNOWN)
+    caused_by = models.ForeignKey(
+        "releases.Release", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="caused_incidents",
+    )
+    summary = models.TextField(blank=True)
+    resolved_by = models.CharField(max_length=150, blank=True)
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.FORM)
+    external_id = models.CharField(max_length=200, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "source", "external_id"], name="incident_external_id_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(resolved_at__isnull=True) | Q(resolved_at__gte=F("started_at")),
+                name="incident_resolved_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(detected_at__isnull=True) | Q(detected_at__gte=F("started_at")),
+                name="incident_detected_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(caused_by__isnull=True) | Q(cause="release"),
+                name="incident_caused_by_only_when_release",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["team", "started_at"], name="incident_team_started_idx"),
+            models.Index(fields=["started_at"], name="incident_started_idx"),
+            models.Index(fields=["caused_by"], name="incident_caused_by_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("incidents:detail", kwargs={"slug": self.team.slug, "pk": self.pk})
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None

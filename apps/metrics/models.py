@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from django.db import models
+
+
+class DirtyBucket(models.Model):
+    """A team's ISO week whose rollup must be recomputed: the outbox of every write.
+
+    Written in the same transaction as the incident or release, so a recompute is never
+    lost to a broker outage. `marked_at` is bumped on every re-mark: the worker clears a
+    bucket only if nobody marked it again while it was recomputing.
+    """
+
+    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="+")
+    week_start = models.DateField()
+    marked_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["team", "week_start"], name="dirty_team_week_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"dirty {self.team_id} {self.week_start}"
+
+
+ORG_SCOPE = 0  # WeeklyRollup.scope of the organization-wide rollup
+
+
+class WeeklyRollup(models.Model):
+    """Every metric of METRICS.md for one team (or the organization) and one ISO week."""
+
+    scope = models.BigIntegerField(help_text="The team's id, or 0 for the whole organization.")
+    team = models.ForeignKey(
+        "teams.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="rollups"
+    )
+    week_start = models.DateField()
+    deployments = models.PositiveIntegerField(default=0)
+    failed_deployments = models.PositiveIntegerField(default=0)
+    rework_deployments = models.PositiveIntegerField(default=0)
+    change_count = models.PositiveBigIntegerField(default=0)
+    incidents = models.PositiveIntegerField(default=0)
+    open_incidents = models.PositiveIntegerField(default=0)
+    ttr_median = models.FloatField(null=True)
+    ttr_mean = models.FloatField(null=True)
+    ttr_p90 = models.FloatField(null=True)
+    ttr_n = models.PositiveIntegerField(default=0)
+    fdrt_median = models.FloatField(null=True)
+    fdrt_mean = models.FloatField(null=True)
+    fdrt_p90 = models.FloatField(null=True)
+    fdrt_n = models.PositiveIntegerField(default=0)
+    lead_median = models.FloatField(null=True)
+    lead_mean = models.FloatField(null=True)
+    lead_p90 = models.FloatField(null=True)
+    lead_n = models.PositiveIntegerField(default=0)
+    bus_factor = models.PositiveIntegerField(null=True)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["scope", "week_start"]
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "week_start"], name="rollup_scope_week_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"rollup {self.scope} {self.week_start}"
+
+
+class RecomputeRun(models.Model):
+    """One pass of the worker (or of `recompute_metrics`) over dirty or requested buckets."""
+
+    trigger = models.CharField(max_length=32)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True)
+    buckets = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["-started_at"], name="recompute_started_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.trigger} at {self.started_at}: {self.buckets} buckets"

@@ -1,0 +1,69 @@
+"""Writes of the metrics app: marking buckets dirty (the outbox) and recomputing rollups."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from apps.core.timezones import week_start_of, weeks_between
+from apps.metrics.models import DirtyBucket
+
+SCHEDULE_KEY = "execdash:recompute-scheduled"
+
+
+def weeks_spanning(start: dt.datetime, end: dt.datetime | None) -> list[dt.date]:
+    """Every ISO week from the one holding `start` to the one holding `end` (or now)."""
+    last = end or timezone.now()
+    if last < start:
+        last = start
+    return weeks_between(week_start_of(start), week_start_of(last))
+
+
+def buckets_mark_dirty(*, team_id: int, weeks: Iterable[dt.date]) -> int:
+    """Mark (team, week) buckets as needing a recompute, in the caller's transaction.
+
+    After the transaction commits, the worker is asked to process dirty buckets. Should
+    that message be lost, the periodic sweep finds the rows anyway.
+    """
+    now = timezone.now()
+    rows = [DirtyBucket(team_id=team_id, week_start=w, marked_at=now) for w in sorted(set(weeks))]
+    if not rows:
+        return 0
+    # Re-marking bumps marked_at, so a recompute already under way will not clear it.
+    DirtyBucket.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["team", "week_start"],
+        update_fields=["marked_at"],
+    )
+    transaction.on_commit(recompute_schedule)
+    return len(rows)
+
+
+def recompute_schedule() -> None:
+    """Ask the worker to process dirty buckets, once per debounce interval.
+
+    A burst of writes sets the flag once; the task clears it before it reads the
+    buckets, so a write that lands during the recompute schedules another run.
+    """
+    from apps.metrics.tasks import process_dirty_buckets
+
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        process_dirty_buckets.delay()
+        return
+    delay = settings.EXECDASH_RECOMPUTE_DELAY_SECONDS
+    try:
+        first = cache.add(SCHEDULE_KEY, "1", timeout=max(int(delay * 10), 30))
+    except Exception:  # noqa: BLE001  (cache down: schedule anyway, the sweep dedupes work)
+        first = True
+    if first:
+        try:
+            process_dirty_buckets.apply_async(countdown=delay)
+        except Exception:  # noqa: BLE001
+            # Broker unreachable: the rows stay dirty and the beat sweep picks them up.
+            cache.delete(SCHEDULE_KEY)

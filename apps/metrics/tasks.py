@@ -1,0 +1,26 @@
+"""Thin Celery tasks: each calls one service."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.core.cache import cache
+from django.db import OperationalError
+
+from apps.metrics.rollups import rollups_process_dirty
+from apps.metrics.services import SCHEDULE_KEY
+
+
+@shared_task(
+    autoretry_for=(OperationalError,), retry_backoff=True, retry_backoff_max=60, max_retries=5
+)
+def process_dirty_buckets() -> int:
+    # Clear the debounce flag first: a write landing from here on schedules a new run.
+    cache.delete(SCHEDULE_KEY)
+    return rollups_process_dirty(trigger="worker")
+
+
+@shared_task
+def recheck_recent_weeks() -> int:
+    from apps.metrics.rollups import rollups_recheck_recent
+
+    return rollups_recheck_recent()

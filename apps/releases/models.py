@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+
+class Source(models.TextChoices):
+    FORM = "form", "Web form"
+    API = "api", "API"
+    WEBHOOK = "webhook", "Webhook"
+
+
+class Release(models.Model):
+    class Status(models.TextChoices):
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        ROLLED_BACK = "rolled_back", "Rolled back"
+
+    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="releases")
+    service = models.CharField(max_length=120)
+    version = models.CharField(max_length=120)
+    deployed_at = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SUCCEEDED)
+    first_commit_at = models.DateTimeField(null=True, blank=True)
+    change_count = models.PositiveIntegerField(default=0)
+    deployed_by = models.CharField(
+        max_length=150, blank=True, help_text="Who deployed it (a username or handle)."
+    )
+    fixes_incident = models.ForeignKey(
+        "incidents.Incident", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="fixed_by_releases",
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.FORM)
+    external_id = models.CharField(max_length=200, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-deployed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "source", "external_id"], name="release_external_id_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["team", "deployed_at"], name="release_team_deployed_idx"),
+            models.Index(fields=["deployed_at"], name="release_deployed_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service} {self.version}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("releases:detail", kwargs={"slug": self.team.slug, "pk": self.pk})
+
+    @property
+    def is_failed_status(self) -> bool:
+        return self.status in (self.Status.FAILED, self.Status.ROLLED_BACK)
+
+
+FAILED_STATUSES = (Release.Status.FAILED, Release.Status.ROLLED_BACK)
+__all__ = ["FAILED_STATUSES", "Q", "Release", "Source"]

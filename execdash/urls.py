@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from apps.core import views as core_views
+
+urlpatterns = [
+    path("", include("apps.teams.urls")),
+    path("teams/<slug:slug>/incidents/", include("apps.incidents.urls")),
+    path("teams/<slug:slug>/releases/", include("apps.releases.urls")),
+    path("api/", include("apps.api.urls")),
+    path("health/", core_views.health, name="health"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+]
+
+handler404 = "apps.core.views.page_not_found"
+handler500 = "apps.core.views.server_error"

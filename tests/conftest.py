@@ -1,0 +1,52 @@
+"""Shared fixtures, and the rule for tests that need real services.
+
+Tests marked `postgres`, `services` or `browser` need something outside the process. Outside
+CI they are skipped with a loud reason when it is missing; with CI=true they must run, so a
+missing service fails the run instead of hiding.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from urllib.parse import urlparse
+
+import pytest
+from django.db import connection
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+CHROMIUM = os.environ.get("EXECDASH_CHROMIUM", "/usr/bin/chromium")
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or default_port), 2):
+            return True
+    except OSError:
+        return False
+
+
+def _missing(item: pytest.Item) -> str | None:
+    markers = {m.name for m in item.iter_markers()}
+    if markers & {"postgres", "services"} and connection.vendor != "postgresql":
+        return "needs PostgreSQL: run with DATABASE_URL=postgres://… (make test does)"
+    if "services" in markers:
+        redis_url = os.environ.get("REDIS_URL", "")
+        if not redis_url:
+            return "needs Redis and a Celery worker: run with REDIS_URL=redis://… (make test does)"
+        if not _reachable(redis_url, 6379):
+            return f"Redis at {redis_url} is unreachable"
+    if "browser" in markers and not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
+        return f"needs Chromium at {CHROMIUM} (apt-get install -y chromium)"
+    return None
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    reason = _missing(item)
+    if reason is None:
+        return
+    if IN_CI:
+        pytest.fail(f"CI=true and a required service is missing: {reason}", pytrace=False)
+    pytest.skip(f"SKIPPED LOUDLY: {reason}")
