@@ -2,7 +2,10 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
+from django.shortcuts import render
+from django.template import loader
+from django.views.decorators.csrf import requires_csrf_token
 from django.views.decorators.http import require_GET
 
 
@@ -14,17 +17,18 @@ def health(request: HttpRequest) -> JsonResponse:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         return JsonResponse({"status": "ok", "database": connection.vendor})
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return JsonResponse({"status": "error", "detail": str(exc)}, status=503)
 
 
-def page_not_found(request: HttpRequest, exception: Exception | None = None):  # type: ignore[no-untyped-def]
-    from django.shortcuts import render
-
+@requires_csrf_token
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """The 404 page in the product's look, with the navigation of whoever is logged in."""
     return render(request, "404.html", status=404)
 
 
-def server_error(request: HttpRequest):  # type: ignore[no-untyped-def]
-    from django.shortcuts import render
-
-    return render(request, "500.html", status=500)
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The 500 page. Rendered without a request context: the database, the session or a
+    context processor may be what failed, so the template needs nothing but static files.
+    """
+    return HttpResponseServerError(loader.get_template("500.html").render())
