@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django.contrib.postgres",
     "django_htmx",
+    "ninja",  # serves the API docs (Swagger UI) from local static files, not a CDN
     "apps.core",
     "apps.teams",
     "apps.focus",

@@ -11,6 +11,7 @@ urlpatterns = [
     path("teams/<slug:slug>/incidents/", include("apps.incidents.urls")),
     path("teams/<slug:slug>/releases/", include("apps.releases.urls")),
     path("api/", include("apps.api.urls")),
+    path("settings/tokens/", include("apps.api.web_urls")),
     path("health/", core_views.health, name="health"),
     path(
         "accounts/login/",

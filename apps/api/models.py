@@ -21,13 +21,20 @@ class ApiToken(models.Model):
 
     name = models.CharField(max_length=120)
     team = models.ForeignKey(
-        "teams.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="api_tokens",
+        "teams.Team",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
         help_text="Empty for an organization-wide (admin) token.",
     )
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     hint = models.CharField(max_length=12, editable=False, help_text="The token's first letters.")
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     created_at = models.DateTimeField(auto_now_add=True)

@@ -1,0 +1,45 @@
+"""The JSON API, v1: one NinjaAPI instance, mounted at /api/v1/ (see apps/api/urls.py)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_not_required
+from ninja import NinjaAPI
+
+from apps.api import errors
+from apps.api.auth import TokenAuth
+from apps.api.routes import incidents, metrics, releases, teams
+
+DESCRIPTION = """
+Machines (CI/CD pipelines, paging tools, scripts) post releases and incidents and read
+metrics here.
+
+**Authentication**: `Authorization: Bearer <token>`. An admin issues tokens on the
+*API tokens* settings page or with `python manage.py create_api_token --team <slug>`
+(team scope) or `--admin` (organization scope). A team token acts on its own team only:
+naming another team is a 404. A missing or wrong token is a 401; a request the token may
+not make is a 403.
+
+**Errors** are JSON: `{"detail": "...", "errors": {"field": ["message", ...]}}`. Malformed
+JSON and timestamps without an offset are 400; invalid fields, an unknown release or
+incident, a `resolved_at` before `started_at` are 422; an existing team is 409. Nothing is
+half-saved.
+
+**Timestamps** are ISO 8601 with an offset (`2026-03-02T14:05:00+01:00` or `…Z`); a
+timestamp without one is rejected, never guessed. **Windows** are `[start, end)` dates in the
+organization's time zone.
+"""
+
+api = NinjaAPI(
+    title="execdash API",
+    version="1",
+    description=DESCRIPTION,
+    urls_namespace="api-v1",
+    auth=TokenAuth(),
+    parser=errors.JsonBodyParser(),
+    docs_decorator=login_not_required,
+)
+errors.install(api)
+api.add_router("", teams.router)
+api.add_router("", releases.router)
+api.add_router("", incidents.router)
+api.add_router("", metrics.router)

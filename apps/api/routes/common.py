@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from apps.api.errors import ApiError
+from apps.api.schemas import WindowQuery
+
+
+def check_window(filters: WindowQuery) -> None:
+    if filters.start is not None and filters.end is not None and filters.start >= filters.end:
+        raise ApiError(
+            400,
+            "The window is empty: start must be before end.",
+            {"start": [f"Must be before end ({filters.end.isoformat()})."]},
+        )
+
+
+def page_of(qs: QuerySet[Any], filters: WindowQuery) -> dict[str, Any]:
+    """One page of `qs` with the total count of rows matching the filters."""
+    check_window(filters)
+    return {
+        "count": qs.count(),
+        "limit": filters.limit,
+        "offset": filters.offset,
+        "items": list(qs[filters.offset : filters.offset + filters.limit]),
+    }

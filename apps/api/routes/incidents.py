@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Query, Router, Status
+
+from apps.api.auth import team_for_token, token_of
+from apps.api.errors import ApiError
+from apps.api.routes.common import page_of
+from apps.api.schemas import Error, IncidentIn, IncidentOut, IncidentPage, WindowQuery
+from apps.api.selectors import incidents_list, release_by_ref
+from apps.incidents.models import Incident
+from apps.incidents.services import incident_upsert
+from apps.releases.models import Source
+
+router = Router(tags=["incidents"])
+
+WRITE_ERRORS = {400: Error, 401: Error, 404: Error, 409: Error, 422: Error}
+
+
+def _cause_fields(payload: IncidentIn, team: Any, existing: Incident | None) -> dict[str, Any]:
+    """`cause` and `caused_by` from `caused_by_release` and `deploy_caused`.
+
+    A release named: caused by it. `deploy_caused: false`: not caused by a deployment.
+    Neither: unknown on a new incident, unchanged on an update.
+    """
+    sent = payload.model_fields_set
+    if "caused_by_release" in sent and payload.caused_by_release is not None:
+        if payload.deploy_caused is False:
+            raise ApiError(
+                422,
+                "An incident not caused by a deployment names no release.",
+                {"deploy_caused": ["Must not be false when caused_by_release is given."]},
+            )
+        release = release_by_ref(team=team, ref=payload.caused_by_release)
+        if release is None:
+            raise ApiError(
+                422,
+                "The release that caused it was not found in this team.",
+                {
+                    "caused_by_release": [
+                        f"No release '{payload.caused_by_release}' in team '{team.slug}'."
+                    ]
+                },
+            )
+        return {"cause": Incident.Cause.RELEASE, "caused_by": release}
+    if payload.deploy_caused is False:
+        return {"cause": Incident.Cause.NOT_DEPLOY, "caused_by": None}
+    if "caused_by_release" in sent or "deploy_caused" in sent:
+        # Link removed, or "caused by a deployment" without saying which: unknown yet.
+        return {"cause": Incident.Cause.UNKNOWN, "caused_by": None}
+    if existing is None:
+        return {"cause": Incident.Cause.UNKNOWN, "caused_by": None}
+    return {}
+
+
+@router.post(
+    "/incidents",
+    response={200: IncidentOut, 201: IncidentOut, **WRITE_ERRORS},
+    summary="Record an incident (idempotent by external_id)",
+)
+def post_incident(request: HttpRequest, payload: IncidentIn) -> Status[Incident]:
+    """201 with a new incident; 200 when `external_id` names one posted before (it is
+    updated, never duplicated). On an update, fields left out keep their values, so a paging
+    tool can post the incident when it opens and again with `resolved_at` when it closes.
+    `caused_by_release` names a release of the same team by external_id or id;
+    `deploy_caused: false` records "not caused by a deployment".
+    """
+    team = team_for_token(token_of(request), payload.team)
+    assert team is not None
+    external_id = (payload.external_id or "").strip() or None
+    existing = (
+        Incident.objects.filter(team=team, source=Source.API, external_id=external_id).first()
+        if external_id
+        else None
+    )
+    sent = payload.model_fields_set
+    fields: dict[str, Any] = {"title": payload.title, "started_at": payload.started_at}
+    for name in ("severity", "detected_at", "resolved_at"):
+        if name in sent:
+            fields[name] = getattr(payload, name)
+    for name in ("service", "resolved_by", "summary"):
+        if name in sent:
+            fields[name] = getattr(payload, name) or ""
+    fields.update(_cause_fields(payload, team, existing))
+    incident, created = incident_upsert(
+        team=team, source=Source.API, external_id=external_id, **fields
+    )
+    incident = Incident.objects.select_related("team", "caused_by").get(pk=incident.pk)
+    return Status(201 if created else 200, incident)
+
+
+@router.get(
+    "/incidents",
+    response={200: IncidentPage, 400: Error, 401: Error, 404: Error, 422: Error},
+    summary="Incidents that started in a window, newest first",
+)
+def list_incidents(request: HttpRequest, filters: Query[WindowQuery]) -> dict[str, Any]:
+    """Incidents that started in `[start, end)` (dates in the organization's time zone).
+    Without `team`, an organization token lists every team's incidents."""
+    team = team_for_token(token_of(request), filters.team, unknown_status=400, required=False)
+    return page_of(incidents_list(team=team, start=filters.start, end=filters.end), filters)

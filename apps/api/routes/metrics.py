@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja import Query, Router
+
+from apps.api.auth import team_for_token, token_of
+from apps.api.errors import ApiError
+from apps.api.schemas import Error, MetricsOut, MetricsQuery
+from apps.core.timezones import org_tz
+
+router = Router(tags=["metrics"])
+
+DEFAULT_DAYS = 90
+MAX_DAYS = 3660  # ten years
+
+
+def metrics_window(start: dt.date | None, end: dt.date | None) -> tuple[dt.date, dt.date]:
+    """The `[start, end)` window asked for; by default the 90 days up to and including today."""
+    if end is None:
+        end = timezone.now().astimezone(org_tz()).date() + dt.timedelta(days=1)
+    if start is None:
+        start = end - dt.timedelta(days=DEFAULT_DAYS)
+    if start >= end:
+        raise ApiError(
+            400,
+            "The window is empty: start must be before end.",
+            {"start": [f"Must be before end ({end.isoformat()})."]},
+        )
+    if (end - start).days > MAX_DAYS:
+        raise ApiError(
+            400,
+            "The window is too long.",
+            {"start": [f"A window spans at most {MAX_DAYS} days."]},
+        )
+    return start, end
+
+
+@router.get(
+    "/metrics",
+    response={200: MetricsOut, 400: Error, 401: Error, 404: Error, 422: Error},
+    summary="The metrics of a window (METRICS.md), with its weeks",
+)
+def get_metrics(request: HttpRequest, query: Query[MetricsQuery]) -> dict[str, Any]:
+    """Every metric of METRICS.md over `[start, end)` (dates in the organization's time
+    zone), exact for any window, with the window's ISO weeks in `weeks`. Without `team`,
+    an organization token gets the whole organization; a team token its own team.
+    `computed_at` says how fresh the answer is."""
+    from apps.metrics.selectors import api_metrics
+
+    team = team_for_token(token_of(request), query.team, unknown_status=400, required=False)
+    start, end = metrics_window(query.start, query.end)
+    return api_metrics(team=team, start=start, end=end)

@@ -1,0 +1,276 @@
+"""Request and response shapes of the API (they are also its OpenAPI document)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from ninja import Schema
+from pydantic import (
+    AwareDatetime,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+)
+
+from apps.incidents.models import Incident
+from apps.releases.models import Release
+
+
+def _iso_text(value: Any) -> Any:
+    if isinstance(value, str | dt.datetime):
+        return value
+    raise ValueError("Give an ISO 8601 timestamp with an offset, e.g. 2026-03-02T14:05:00+01:00.")
+
+
+Timestamp = Annotated[
+    AwareDatetime,
+    BeforeValidator(_iso_text),
+    Field(description="ISO 8601 with an offset, e.g. 2026-03-02T14:05:00+01:00 or …Z."),
+]
+# Another row of the same team, by its external_id (text) or its numeric id.
+RowRef = Annotated[
+    StrictInt | StrictStr,
+    Field(description="The other row's external_id (text) or numeric id, within the same team."),
+]
+TeamSlug = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=60,
+        description="The team's slug. A team token may omit it (its own team).",
+    ),
+]
+Severity = Literal["SEV1", "SEV2", "SEV3", "SEV4"]
+ReleaseStatus = Literal["succeeded", "failed", "rolled_back"]
+
+
+class In(Schema):
+    """Input: unknown fields are refused, so a typo never silently drops data."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Error(Schema):
+    detail: str
+    errors: dict[str, list[str]] = Field(description="Messages per field (the API's field names).")
+
+
+# --- teams -----------------------------------------------------------------------------
+
+
+class TeamIn(In):
+    slug: str = Field(min_length=1, max_length=60, pattern=r"^[-a-zA-Z0-9_]+$")
+    name: str = Field(min_length=1, max_length=120)
+    description: str = ""
+
+
+class TeamOut(Schema):
+    id: int
+    slug: str
+    name: str
+    description: str
+    created_at: dt.datetime
+
+
+# --- rows of another kind, referenced ----------------------------------------------------
+
+
+class RowRefOut(Schema):
+    id: int
+    external_id: str | None
+
+
+# --- releases --------------------------------------------------------------------------
+
+
+class ReleaseIn(In):
+    team: TeamSlug | None = None
+    service: str = Field(min_length=1, max_length=120)
+    version: str = Field(min_length=1, max_length=120)
+    deployed_at: Timestamp
+    status: ReleaseStatus = "succeeded"
+    first_commit_at: Timestamp | None = None
+    change_count: int = Field(0, ge=0, le=2_147_483_647)
+    deployed_by: str | None = Field(None, max_length=150, description="A username or handle.")
+    external_id: str | None = Field(
+        None,
+        max_length=200,
+        description="Your id of this release: posting it again updates it, never duplicates.",
+    )
+    fixes_incident: RowRef | None = None
+
+
+class ReleaseOut(Schema):
+    id: int
+    team: str
+    service: str
+    version: str
+    deployed_at: dt.datetime
+    status: ReleaseStatus
+    failed: bool = Field(
+        description="Failed status, or named as the cause of an incident (METRICS.md)."
+    )
+    first_commit_at: dt.datetime | None
+    change_count: int
+    deployed_by: str
+    external_id: str | None
+    source: str
+    fixes_incident: RowRefOut | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @staticmethod
+    def resolve_team(obj: Release) -> str:
+        return obj.team.slug
+
+    @staticmethod
+    def resolve_failed(obj: Release) -> bool:
+        caused = getattr(obj, "caused_incident_count", None)
+        if caused is None:
+            caused = obj.caused_incidents.count()
+        return obj.is_failed_status or caused > 0
+
+
+# --- incidents -------------------------------------------------------------------------
+
+
+class IncidentIn(In):
+    team: TeamSlug | None = None
+    title: str = Field(min_length=1, max_length=200)
+    severity: Severity = "SEV3"
+    started_at: Timestamp = Field(description="When the impact began (with an offset).")
+    detected_at: Timestamp | None = None
+    resolved_at: Timestamp | None = Field(None, description="Empty while open.")
+    service: str | None = Field(None, max_length=120)
+    caused_by_release: RowRef | None = None
+    deploy_caused: bool | None = Field(
+        None,
+        description="false: not caused by a deployment. With caused_by_release it may be "
+        "omitted (or true).",
+    )
+    resolved_by: str | None = Field(None, max_length=150, description="A username or handle.")
+    summary: str | None = None
+    external_id: str | None = Field(
+        None,
+        max_length=200,
+        description="Your id of this incident: posting it again updates it, never duplicates.",
+    )
+
+
+class IncidentOut(Schema):
+    id: int
+    team: str
+    title: str
+    severity: Severity
+    service: str
+    started_at: dt.datetime
+    detected_at: dt.datetime | None
+    resolved_at: dt.datetime | None
+    is_open: bool
+    cause: Literal["release", "not_deploy", "unknown"]
+    deploy_caused: bool | None
+    caused_by_release: RowRefOut | None
+    resolved_by: str
+    summary: str
+    external_id: str | None
+    source: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @staticmethod
+    def resolve_team(obj: Incident) -> str:
+        return obj.team.slug
+
+    @staticmethod
+    def resolve_deploy_caused(obj: Incident) -> bool | None:
+        return {
+            Incident.Cause.RELEASE: True,
+            Incident.Cause.NOT_DEPLOY: False,
+        }.get(obj.cause)  # type: ignore[call-overload]
+
+    @staticmethod
+    def resolve_caused_by_release(obj: Incident) -> Release | None:
+        return obj.caused_by
+
+
+# --- lists -----------------------------------------------------------------------------
+
+
+class WindowQuery(Schema):
+    team: TeamSlug | None = None
+    start: dt.date | None = Field(None, description="First day (inclusive), org time zone.")
+    end: dt.date | None = Field(None, description="Day after the last (exclusive).")
+    limit: int = Field(100, ge=1, le=1000)
+    offset: int = Field(0, ge=0)
+
+
+class IncidentPage(Schema):
+    count: int = Field(description="Rows matching the filters, over all pages.")
+    limit: int
+    offset: int
+    items: list[IncidentOut]
+
+
+class ReleasePage(Schema):
+    count: int
+    limit: int
+    offset: int
+    items: list[ReleaseOut]
+
+
+# --- metrics ---------------------------------------------------------------------------
+
+
+class MetricsQuery(Schema):
+    team: TeamSlug | None = Field(
+        None, description="A team's slug; omitted: the whole organization (admin token)."
+    )
+    start: dt.date | None = Field(None, description="Default: `end` minus 90 days.")
+    end: dt.date | None = Field(None, description="Exclusive. Default: tomorrow (org zone).")
+
+
+class StatsOut(Schema):
+    median: float | None
+    mean: float | None
+    p90: float | None
+    n: int
+
+
+class LevelsOut(Schema):
+    deployment_frequency: str
+    lead_time: str
+    change_failure_rate: str
+    time_to_restore: str
+
+
+class MetricsFields(Schema):
+    model_config = ConfigDict(extra="allow")
+
+    deployments: int
+    failed_deployments: int
+    change_failure_rate: float | None
+    deployment_frequency_per_week: float | None
+    rework_rate: float | None
+    open_incidents: int
+    time_to_restore_seconds: StatsOut
+    failed_deployment_recovery_seconds: StatsOut
+    lead_time_seconds: StatsOut
+    bus_factor: int | None
+
+
+class WeekOut(MetricsFields):
+    week_start: dt.date
+    computed_at: dt.datetime | None = None
+    levels: LevelsOut | None = None
+
+
+class MetricsOut(MetricsFields):
+    team: str | None
+    start: dt.date
+    end: dt.date
+    computed_at: dt.datetime
+    levels: LevelsOut
+    weeks: list[WeekOut]
