@@ -147,7 +147,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
+LOGIN_REDIRECT_URL = "teams:overview"  # the overview is the home page
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
