@@ -1,27 +1,247 @@
+"""Incident pages: list, report form (with inline validation and a suggested cause),
+the incident's page, resolving it and naming the release that caused it.
+
+Every view goes through `team_for_user` first: another team's incident is a 404.
+"""
+
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from typing import Any
 
-from apps.core.permissions import team_for_user
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from apps.core.freshness import team_freshness
+from apps.core.http import is_fragment_request, redirect_after_post, team_for_poster
+from apps.core.permissions import can_post_for, team_for_user
+from apps.incidents import selectors, services
+from apps.incidents.forms import (
+    IncidentCauseForm,
+    IncidentFilterForm,
+    IncidentForm,
+    apply_service_errors,
+)
 from apps.incidents.models import Incident
+from apps.releases.models import Release
+from apps.releases.selectors import release_services
+from apps.teams.models import Team
+
+PAGE_SIZE = 25
 
 
+def _incident(team: Team, pk: int) -> Incident:
+    try:
+        return selectors.incident_get(team=team, pk=pk)
+    except Incident.DoesNotExist:
+        raise Http404("No such incident") from None
+
+
+@require_GET
 def incident_list(request: HttpRequest, slug: str) -> HttpResponse:
     team = team_for_user(request.user, slug)
-    return render(request, "incidents/list.html", {"team": team})
+    filter_form = IncidentFilterForm(request.GET, services=selectors.incident_services(team=team))
+    filters = filter_form.filters()
+    page = Paginator(selectors.incident_list(team=team, **filters), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    template = "incidents/list.html#rows" if is_fragment_request(request) else "incidents/list.html"
+    return render(
+        request,
+        template,
+        {"team": team, "filter_form": filter_form, "filtered": bool(filters), "page": page},
+    )
 
 
+# ---------- the report form ----------
+
+
+def _suggestion(form: IncidentForm, team: Team) -> Release | None:
+    """The release that probably caused it, once the start time is known; None when the
+    reporter has already chosen it.
+    """
+    cleaned = getattr(form, "cleaned_data", {})
+    started_at = cleaned.get("started_at")
+    if started_at is None:
+        return None
+    release = services.suggest_causing_release(
+        team=team, started_at=started_at, service=(cleaned.get("service") or "").strip()
+    )
+    if (
+        release is not None
+        and cleaned.get("cause") == Incident.Cause.RELEASE
+        and cleaned.get("caused_by") == release
+    ):
+        return None
+    return release
+
+
+def _render_form(
+    request: HttpRequest,
+    team: Team,
+    form: IncidentForm,
+    *,
+    suggestion: Release | None,
+    validating: bool = False,
+) -> HttpResponse:
+    template = "incidents/form.html#form" if is_fragment_request(request) else "incidents/form.html"
+    return render(
+        request,
+        template,
+        {
+            "team": team,
+            "form": form,
+            "suggestion": suggestion,
+            "suggestion_service": (form.data.get("service") or "").strip() if suggestion else "",
+            "validating": validating,
+            "services": release_services(team=team),
+        },
+    )
+
+
+def _check(form: IncidentForm, team: Team, *, create: bool, user: Any) -> Incident | None:
+    """Validate (and with `create`, save) through the incident service; errors land on the
+    form's fields. Returns the new incident, or None.
+    """
+    if not form.is_valid():
+        return None
+    fields = form.service_kwargs()
+    try:
+        if not create:
+            services.incident_validate(team=team, data=fields)
+            return None
+        if fields["resolved_at"] is not None:
+            fields["resolved_by"] = user.get_username()
+        return services.incident_create(team=team, reported_by=user, **fields)
+    except ValidationError as exc:
+        apply_service_errors(form, exc)
+        return None
+
+
+def _with_suggestion_used(request: HttpRequest, team: Team) -> IncidentForm | None:
+    """The "Use it" button of the suggestion: the same form, naming that release as the cause.
+    Nothing is saved; the reporter still submits the form.
+    """
+    chosen = request.POST.get("use_suggestion")
+    if not chosen:
+        return None
+    data = request.POST.copy()
+    data["cause"] = Incident.Cause.RELEASE
+    data["caused_by"] = chosen
+    return IncidentForm(data, team=team)
+
+
+def _forget_empty_field_errors(form: IncidentForm) -> None:
+    """While the form is being filled in, an empty field is not an error yet."""
+    for name in list(form.errors):
+        if name in form.fields and not (form.data.get(name) or "").strip():
+            del form.errors[name]
+
+
+@require_http_methods(["GET", "POST"])
 def incident_create(request: HttpRequest, slug: str) -> HttpResponse:
-    team = team_for_user(request.user, slug)
-    return render(request, "incidents/form.html", {"team": team})
+    team = team_for_poster(request, slug)
+    if request.method == "GET":
+        form = IncidentForm(team=team)
+        return _render_form(request, team, form, suggestion=None)
+
+    used = _with_suggestion_used(request, team)
+    if used is not None:
+        # Show the form with the release chosen; nothing is saved until the person submits.
+        _check(used, team, create=False, user=request.user)
+        _forget_empty_field_errors(used)
+        return _render_form(
+            request, team, used, suggestion=_suggestion(used, team), validating=True
+        )
+
+    form = IncidentForm(request.POST, team=team)
+    incident = _check(form, team, create=True, user=request.user)
+    if incident is None:
+        return _render_form(request, team, form, suggestion=_suggestion(form, team))
+    messages.success(request, f"Incident “{incident.title}” recorded.")
+    return redirect_after_post(request, incident.get_absolute_url())
 
 
+@require_POST
+def incident_validate(request: HttpRequest, slug: str) -> HttpResponse:
+    """Inline validation while the reporter types: the form partial with the errors of the
+    fields filled in so far, and the suggested release. Saves nothing.
+    """
+    team = team_for_poster(request, slug)
+    form = _with_suggestion_used(request, team) or IncidentForm(request.POST, team=team)
+    _check(form, team, create=False, user=request.user)
+    _forget_empty_field_errors(form)
+    return _render_form(request, team, form, suggestion=_suggestion(form, team), validating=True)
+
+
+# ---------- the incident's page ----------
+
+
+def _render_detail(
+    request: HttpRequest,
+    team: Team,
+    incident: Incident,
+    *,
+    cause_form: IncidentCauseForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    now = timezone.now()
+    return render(
+        request,
+        "incidents/detail.html",
+        {
+            "team": team,
+            "incident": incident,
+            "timeline": selectors.incident_timeline(incident),
+            "open_for": selectors.incident_open_for(incident, now),
+            "cause_form": cause_form or IncidentCauseForm(incident=incident),
+            "can_post": can_post_for(request.user, team),
+            "freshness": team_freshness(team=team),
+        },
+        status=status,
+    )
+
+
+@require_GET
 def incident_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     team = team_for_user(request.user, slug)
-    incident = get_object_or_404(Incident, team=team, pk=pk)
-    return render(request, "incidents/detail.html", {"team": team, "incident": incident})
+    return _render_detail(request, team, _incident(team, pk))
 
 
+@require_POST
 def incident_resolve(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    return incident_detail(request, slug, pk)
+    team = team_for_poster(request, slug)
+    incident = _incident(team, pk)
+    if incident.resolved_at is not None:
+        messages.info(request, "This incident was already resolved.")
+        return redirect_after_post(request, incident.get_absolute_url())
+    try:
+        services.incident_resolve(incident=incident, resolved_by=request.user.get_username())
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, "Incident resolved. The team's numbers are being updated.")
+    return redirect_after_post(request, incident.get_absolute_url())
+
+
+@require_POST
+def incident_set_cause(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """Name the release that caused this incident."""
+    team = team_for_poster(request, slug)
+    incident = _incident(team, pk)
+    form = IncidentCauseForm(request.POST, incident=incident)
+    if form.is_valid():
+        release = form.cleaned_data["caused_by"]
+        try:
+            services.incident_update(incident=incident, caused_by=release)
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, f"Linked to release {release}.")
+            return redirect_after_post(request, incident.get_absolute_url())
+    return _render_detail(request, team, incident, cause_form=form)

@@ -1,0 +1,170 @@
+"""Forms of the incident pages. They parse and shape input; the rules live in the services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from apps.incidents.models import Incident
+from apps.releases.models import Release
+from apps.releases.selectors import release_choices
+from apps.teams.models import Team
+
+DATETIME_LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
+DATETIME_ERRORS = {"invalid": "Enter a date and time, e.g. 2025-03-14 09:30."}
+
+
+class LocalDateTimeInput(forms.DateTimeInput):
+    """The browser's date-time picker. Values are wall-clock times in the current time zone
+    (the organization's, settings.EXECDASH_TIME_ZONE), which the form names beside it.
+    """
+
+    input_type = "datetime-local"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs={"step": "60", **(attrs or {})}, format=DATETIME_LOCAL_FORMAT)
+
+
+def local_datetime_field(*, label: str, required: bool, help_text: str = "") -> forms.Field:
+    return forms.DateTimeField(
+        label=label,
+        required=required,
+        help_text=help_text,
+        widget=LocalDateTimeInput(),
+        error_messages=DATETIME_ERRORS,
+    )
+
+
+def apply_service_errors(
+    form: forms.Form, error: ValidationError, *, rename: dict[str, str] | None = None
+) -> None:
+    """Put a service's ValidationError({field: [messages]}) next to the form's fields.
+    `rename` maps a service field to the form field that chose it.
+    """
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, messages in error.message_dict.items():
+        name = (rename or {}).get(field, field)
+        form.add_error(name if name in form.fields else None, messages)
+
+
+class ReleaseChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Release) -> str:  # type: ignore[override]
+        deployed = timezone.localtime(obj.deployed_at).strftime("%d %b %Y %H:%M")
+        status = "" if obj.status == Release.Status.SUCCEEDED else f" ({obj.get_status_display()})"
+        return f"{obj.service} {obj.version} — deployed {deployed}{status}"
+
+
+class IncidentForm(forms.Form):
+    title = forms.CharField(
+        max_length=200,
+        error_messages={"required": "Give the incident a title."},
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        help_text="What people noticed, in a few words.",
+    )
+    severity = forms.ChoiceField(choices=Incident.Severity.choices, initial=Incident.Severity.SEV3)
+    service = forms.CharField(
+        max_length=120,
+        required=False,
+        widget=forms.TextInput(attrs={"list": "service-options", "autocomplete": "off"}),
+        help_text="The service that was affected; it narrows the suggested release.",
+    )
+    started_at = local_datetime_field(
+        label="Impact began", required=True, help_text="When users were first affected."
+    )
+    detected_at = local_datetime_field(label="Detected at", required=False)
+    resolved_at = local_datetime_field(
+        label="Resolved at", required=False, help_text="Leave empty while it is still open."
+    )
+    cause = forms.ChoiceField(
+        label="What caused it?",
+        choices=Incident.Cause.choices,
+        initial=Incident.Cause.UNKNOWN,
+        widget=forms.RadioSelect,
+    )
+    caused_by = ReleaseChoiceField(
+        label="Release that caused it",
+        queryset=Release.objects.none(),
+        required=False,
+        empty_label="Choose a release…",
+        help_text="The team's most recent releases.",
+        error_messages={"invalid_choice": "Choose one of this team's releases."},
+    )
+    summary = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="What happened and what was done; you can add to it later.",
+    )
+
+    def __init__(self, *args: Any, team: Team, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.team = team
+        self.fields["started_at"].error_messages["required"] = "Say when the impact began."
+        self.fields["caused_by"].queryset = release_choices(team=team)  # type: ignore[attr-defined]
+
+    def service_kwargs(self) -> dict[str, Any]:
+        """The cleaned values as `incident_create` takes them. A release picked in the menu
+        counts only when the reporter said a release caused it.
+        """
+        data = self.cleaned_data
+        cause = data.get("cause") or Incident.Cause.UNKNOWN
+        return {
+            "title": data["title"].strip(),
+            "severity": data["severity"],
+            "service": (data.get("service") or "").strip(),
+            "started_at": data["started_at"],
+            "detected_at": data.get("detected_at"),
+            "resolved_at": data.get("resolved_at"),
+            "cause": cause,
+            "caused_by": data.get("caused_by") if cause == Incident.Cause.RELEASE else None,
+            "summary": (data.get("summary") or "").strip(),
+        }
+
+
+class IncidentCauseForm(forms.Form):
+    """Name the release that caused an existing incident."""
+
+    caused_by = ReleaseChoiceField(
+        label="Release that caused it",
+        queryset=Release.objects.none(),
+        empty_label="Choose a release…",
+        help_text="Releases of the team deployed before the incident began.",
+        error_messages={
+            "required": "Choose the release that caused it.",
+            "invalid_choice": "Choose one of this team's releases.",
+        },
+    )
+
+    def __init__(self, *args: Any, incident: Incident, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["caused_by"].queryset = release_choices(  # type: ignore[attr-defined]
+            team=incident.team, deployed_before=incident.started_at
+        )
+
+
+STATUS_CHOICES = [("", "Open and resolved"), ("open", "Open"), ("resolved", "Resolved")]
+
+
+class IncidentFilterForm(forms.Form):
+    status = forms.ChoiceField(choices=STATUS_CHOICES, required=False)
+    severity = forms.ChoiceField(
+        choices=[("", "Any severity"), *Incident.Severity.choices], required=False
+    )
+    service = forms.ChoiceField(choices=[("", "Any service")], required=False)
+
+    def __init__(self, *args: Any, services: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["service"].choices = [("", "Any service"), *((s, s) for s in services)]  # type: ignore[attr-defined]
+
+    def filters(self) -> dict[str, str]:
+        """The valid filters; a value that is not a choice is ignored rather than an error."""
+        self.is_valid()
+        return {
+            name: value
+            for name in ("status", "severity", "service")
+            if (value := self.cleaned_data.get(name))
+        }

@@ -1,0 +1,126 @@
+"""Reads of incidents for the incident pages and the pickers on release pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import DurationField, ExpressionWrapper, F, QuerySet, Subquery
+
+from apps.incidents.models import Incident
+from apps.teams.models import Team
+
+CHOICE_LIMIT = 50
+
+
+def incident_list(
+    *,
+    team: Team,
+    status: str | None = None,
+    severity: str | None = None,
+    service: str | None = None,
+) -> QuerySet[Incident]:
+    """The team's incidents, newest first, each with `time_to_restore` (a timedelta, None
+    while open). `status` is "open" or "resolved".
+    """
+    qs = (
+        Incident.objects.filter(team=team)
+        .select_related("team", "caused_by")
+        .annotate(
+            time_to_restore=ExpressionWrapper(
+                F("resolved_at") - F("started_at"), output_field=DurationField()
+            )
+        )
+    )
+    if status == "open":
+        qs = qs.filter(resolved_at__isnull=True)
+    elif status == "resolved":
+        qs = qs.filter(resolved_at__isnull=False)
+    if severity:
+        qs = qs.filter(severity=severity)
+    if service:
+        qs = qs.filter(service=service)
+    return qs.order_by("-started_at", "-id")
+
+
+def incident_services(*, team: Team) -> list[str]:
+    """The services named by the team's incidents, for filter menus."""
+    return list(
+        Incident.objects.filter(team=team)
+        .exclude(service="")
+        .order_by("service")
+        .values_list("service", flat=True)
+        .distinct()
+    )
+
+
+def incident_get(*, team: Team, pk: int) -> Incident:
+    """One incident of the team (raises Incident.DoesNotExist otherwise)."""
+    return Incident.objects.select_related("team", "caused_by", "reported_by").get(team=team, pk=pk)
+
+
+def incident_choices(
+    *,
+    team: Team,
+    started_since: dt.datetime | None = None,
+    limit: int = CHOICE_LIMIT,
+) -> QuerySet[Incident]:
+    """At most `limit` of the team's incidents for a picker: the most recent ones, newest
+    first; or, with `started_since`, the first ones that began at or after it, in order.
+
+    A subquery rather than a slice, so a form can still look a submitted id up in it.
+    """
+    if started_since is None:
+        order = ("-started_at", "-id")
+        candidates = Incident.objects.filter(team=team)
+    else:
+        order = ("started_at", "id")
+        candidates = Incident.objects.filter(team=team, started_at__gte=started_since)
+    ids = candidates.order_by(*order).values("pk")[:limit]
+    return (
+        Incident.objects.filter(team=team, pk__in=Subquery(ids))
+        .select_related("team")
+        .order_by(*order)
+    )
+
+
+@dataclass(frozen=True)
+class TimelineStep:
+    label: str
+    at: dt.datetime | None
+    # Seconds since the previous step (None for the first, or when either end is unknown).
+    since_previous: float | None
+    since_previous_label: str = ""
+
+
+def incident_timeline(incident: Incident) -> list[TimelineStep]:
+    """Started → detected → resolved, with the time between each step."""
+    steps = [TimelineStep("Impact began", incident.started_at, None)]
+    if incident.detected_at is not None:
+        steps.append(
+            TimelineStep(
+                "Detected",
+                incident.detected_at,
+                (incident.detected_at - incident.started_at).total_seconds(),
+                "to detect",
+            )
+        )
+    if incident.resolved_at is not None:
+        steps.append(
+            TimelineStep(
+                "Resolved",
+                incident.resolved_at,
+                (incident.resolved_at - incident.started_at).total_seconds(),
+                "to restore since impact began",
+            )
+        )
+    else:
+        steps.append(TimelineStep("Not resolved yet", None, None))
+    return steps
+
+
+def incident_open_for(incident: Incident, now: dt.datetime) -> float | None:
+    """Seconds an open incident has lasted so far; None once resolved."""
+    if incident.resolved_at is not None:
+        return None
+    return max((now - incident.started_at).total_seconds(), 0.0)

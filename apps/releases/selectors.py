@@ -1,0 +1,78 @@
+"""Reads of releases for the release pages and the pickers on incident pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import QuerySet, Subquery
+
+from apps.incidents.models import Incident
+from apps.releases.models import Release
+from apps.teams.models import Team
+
+CHOICE_LIMIT = 50
+
+
+def release_list(
+    *, team: Team, status: str | None = None, service: str | None = None
+) -> QuerySet[Release]:
+    """The team's releases, newest first, optionally filtered."""
+    qs = Release.objects.filter(team=team).select_related("team", "fixes_incident")
+    if status:
+        qs = qs.filter(status=status)
+    if service:
+        qs = qs.filter(service=service)
+    return qs.order_by("-deployed_at", "-id")
+
+
+def release_services(*, team: Team) -> list[str]:
+    """The services the team has released, for filter menus."""
+    return list(
+        Release.objects.filter(team=team)
+        .order_by("service")
+        .values_list("service", flat=True)
+        .distinct()
+    )
+
+
+def release_get(*, team: Team, pk: int) -> Release:
+    """One release of the team (raises Release.DoesNotExist otherwise)."""
+    return Release.objects.select_related("team", "fixes_incident", "recorded_by").get(
+        team=team, pk=pk
+    )
+
+
+def release_choices(
+    *, team: Team, deployed_before: dt.datetime | None = None, limit: int = CHOICE_LIMIT
+) -> QuerySet[Release]:
+    """The team's most recent releases (deployed no later than `deployed_before`, if given),
+    newest first, at most `limit`.
+
+    Filtered through a subquery rather than sliced, so a form field can still look a
+    submitted id up in it: an id outside the list (another team's release) is not a choice.
+    """
+    recent = Release.objects.filter(team=team)
+    if deployed_before is not None:
+        recent = recent.filter(deployed_at__lte=deployed_before)
+    recent_ids = recent.order_by("-deployed_at", "-id").values("pk")[:limit]
+    return (
+        Release.objects.filter(team=team, pk__in=Subquery(recent_ids))
+        .select_related("team")
+        .order_by("-deployed_at", "-id")
+    )
+
+
+def release_caused_incidents(*, release: Release) -> QuerySet[Incident]:
+    """The incidents that name this release as their cause, newest first."""
+    return (
+        Incident.objects.filter(caused_by=release)
+        .select_related("team")
+        .order_by("-started_at", "-id")
+    )
+
+
+def lead_time_seconds(release: Release) -> float | None:
+    """First commit to deployment, in seconds; None when the first commit is unknown."""
+    if release.first_commit_at is None:
+        return None
+    return max((release.deployed_at - release.first_commit_at).total_seconds(), 0.0)
