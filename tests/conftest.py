@@ -22,7 +22,9 @@ CHROMIUM = os.environ.get("EXECDASH_CHROMIUM", "/usr/bin/chromium")
 def _reachable(url: str, default_port: int) -> bool:
     parsed = urlparse(url)
     try:
-        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or default_port), 2):
+        with socket.create_connection(
+            (parsed.hostname or "127.0.0.1", parsed.port or default_port), 2
+        ):
             return True
     except OSError:
         return False
@@ -50,3 +52,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if IN_CI:
         pytest.fail(f"CI=true and a required service is missing: {reason}", pytrace=False)
     pytest.skip(f"SKIPPED LOUDLY: {reason}")
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):  # type: ignore[no-untyped-def]
+    """Tests create many users; the production hasher's deliberate slowness is not tested here."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
