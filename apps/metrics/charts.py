@@ -121,6 +121,11 @@ class Chart:
     summary: str
     definition: str = ""  # anchor on the definitions page
 
+    @property
+    def json_id(self) -> str:
+        """The id of the `json_script` element that carries the figure."""
+        return f"figure-{self.slug}"
+
 
 @dataclass
 class Series:

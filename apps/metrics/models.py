@@ -59,7 +59,9 @@ class WeeklyRollup(models.Model):
     class Meta:
         ordering = ["scope", "week_start"]
         constraints = [
-            models.UniqueConstraint(fields=["scope", "week_start"], name="rollup_scope_week_unique"),
+            models.UniqueConstraint(
+                fields=["scope", "week_start"], name="rollup_scope_week_unique"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -80,3 +82,42 @@ class RecomputeRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.trigger} at {self.started_at}: {self.buckets} buckets"
+
+
+class ScopeVersion(models.Model):
+    """A counter per scope (team id, or 0 for the organization), bumped by every recompute.
+
+    Cached window answers are keyed by it: once the worker has recomputed a scope, every
+    answer cached for that scope is stale and is computed afresh from the rows.
+    """
+
+    scope = models.BigIntegerField(unique=True)
+    version = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"scope {self.scope} v{self.version}"
+
+
+class WindowSnapshot(models.Model):
+    """The exact metrics of one `[start, end)` window, computed from the raw rows.
+
+    Valid while `version` equals the scope's ScopeVersion; pages and the API read it instead
+    of recomputing medians over a year of rows on every request.
+    """
+
+    scope = models.BigIntegerField()
+    start = models.DateField()
+    end = models.DateField()
+    version = models.BigIntegerField()
+    payload = models.JSONField()
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scope", "start", "end"], name="snapshot_scope_window_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"snapshot {self.scope} {self.start}..{self.end} v{self.version}"

@@ -59,11 +59,11 @@ def recompute_schedule() -> None:
     delay = settings.EXECDASH_RECOMPUTE_DELAY_SECONDS
     try:
         first = cache.add(SCHEDULE_KEY, "1", timeout=max(int(delay * 10), 30))
-    except Exception:  # noqa: BLE001  (cache down: schedule anyway, the sweep dedupes work)
+    except Exception:  # cache down: schedule anyway, the sweep dedupes the work
         first = True
     if first:
         try:
             process_dirty_buckets.apply_async(countdown=delay)
-        except Exception:  # noqa: BLE001
+        except Exception:
             # Broker unreachable: the rows stay dirty and the beat sweep picks them up.
             cache.delete(SCHEDULE_KEY)

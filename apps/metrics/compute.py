@@ -1,0 +1,400 @@
+"""The metric queries: grouped aggregates over raw incidents and releases.
+
+Every number of METRICS.md comes out of a handful of grouped queries, whatever the number of
+teams or weeks asked for: rows are grouped by team and/or by ISO week (in the organization's
+time zone) and the database computes counts, sums and percentiles. Results are keyed by
+`(team_id or None, week_start or None)`.
+
+Used by the exact window answers (selectors.py) and by the weekly rollups (rollups.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    Count,
+    DateField,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
+
+from apps.incidents.models import Incident
+from apps.metrics.formulas import Stats, bus_factor_of
+from apps.metrics.sql import MicrosBetween, Percentile, WeekStart
+from apps.releases.models import FAILED_STATUSES, Release
+
+Key = tuple[int | None, dt.date | None]
+CHUNK = 5_000
+
+
+@dataclass
+class Partial:
+    """Every metric of one group (a team or the organization; a week or a window)."""
+
+    deployments: int = 0
+    failed_deployments: int = 0
+    rework_deployments: int = 0
+    change_count: int = 0
+    lead_time: Stats = field(default_factory=Stats.empty)
+    incidents: int = 0
+    time_to_restore: Stats = field(default_factory=Stats.empty)
+    failed_deployment_recovery: Stats = field(default_factory=Stats.empty)
+    open_incidents: int = 0
+    bus_factor: int | None = None
+
+
+def _grouped(
+    qs: QuerySet[Any],
+    *,
+    by_team: bool,
+    by_week: str | None,
+    tzname: str,
+    aggregates: dict[str, Any],
+    stream: bool = False,
+) -> Iterator[tuple[Key, dict[str, Any]]]:
+    """Run `aggregates` over `qs` grouped by team and/or by the ISO week of `by_week`."""
+    keys: list[str] = []
+    if by_team:
+        keys.append("team_id")
+    if by_week:
+        qs = qs.annotate(week=WeekStart(by_week, tzname))
+        keys.append("week")
+    if not keys:
+        row = qs.aggregate(**aggregates)
+        yield (None, None), row
+        return
+    grouped = qs.values(*keys).annotate(**aggregates).order_by()
+    for row in grouped.iterator(chunk_size=CHUNK) if stream else grouped:
+        yield (row.get("team_id"), row.get("week")), row
+
+
+def _filtered(
+    qs: QuerySet[Any],
+    *,
+    team_ids: Sequence[int] | None,
+    column: str,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+) -> QuerySet[Any]:
+    if team_ids is not None:
+        qs = (
+            qs.filter(team_id__in=list(team_ids))
+            if len(team_ids) != 1
+            else qs.filter(team_id=team_ids[0])
+        )
+    if start is not None:
+        qs = qs.filter(**{f"{column}__gte": start})
+    if end is not None:
+        qs = qs.filter(**{f"{column}__lt": end})
+    return qs
+
+
+def _stats(row: dict[str, Any], prefix: str) -> Stats:
+    return Stats.from_parts(
+        n=row[f"{prefix}_n"] or 0,
+        total_micros=row[f"{prefix}_sum"],
+        median_micros=row[f"{prefix}_p50"],
+        p90_micros=row[f"{prefix}_p90"],
+    )
+
+
+def _duration_aggregates(prefix: str, expr: Any) -> dict[str, Any]:
+    return {
+        f"{prefix}_n": Count(expr),
+        f"{prefix}_sum": Sum(expr),
+        f"{prefix}_p50": Percentile(expr, 0.5),
+        f"{prefix}_p90": Percentile(expr, 0.9),
+    }
+
+
+def release_aggregates(
+    *,
+    team_ids: Sequence[int] | None,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    by_team: bool,
+    by_week: bool,
+    tzname: str,
+    with_counts: bool = True,
+    stream: bool = False,
+) -> dict[Key, Partial]:
+    """Deployments, failed and rework releases, changes and lead time, per group.
+
+    A release is failed when its status says so or at least one incident names it as its
+    cause; rework when it fixes an incident. Lead time is `deployed_at - first_commit_at`,
+    values <= 0 dropped.
+    """
+    qs = _filtered(
+        Release.objects.all(), team_ids=team_ids, column="deployed_at", start=start, end=end
+    )
+    lead = Case(
+        When(
+            first_commit_at__lt=F("deployed_at"),
+            then=MicrosBetween("deployed_at", "first_commit_at"),
+        ),
+        default=None,
+        output_field=BigIntegerField(),
+    )
+    aggregates: dict[str, Any] = _duration_aggregates("lead", lead)
+    if with_counts:
+        caused = Incident.objects.filter(caused_by_id=OuterRef("pk"))
+        aggregates |= {
+            "deployments": Count("id"),
+            "failed": Count("id", filter=Q(status__in=FAILED_STATUSES) | Q(Exists(caused))),
+            "rework": Count("id", filter=Q(fixes_incident_id__isnull=False)),
+            "changes": Sum("change_count"),
+        }
+    out: dict[Key, Partial] = {}
+    for key, row in _grouped(
+        qs,
+        by_team=by_team,
+        by_week="deployed_at" if by_week else None,
+        tzname=tzname,
+        aggregates=aggregates,
+        stream=stream,
+    ):
+        part = Partial(lead_time=_stats(row, "lead"))
+        if with_counts:
+            part.deployments = row["deployments"] or 0
+            part.failed_deployments = row["failed"] or 0
+            part.rework_deployments = row["rework"] or 0
+            part.change_count = int(row["changes"] or 0)
+        out[key] = part
+    return out
+
+
+def incident_aggregates(
+    *,
+    team_ids: Sequence[int] | None,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    by_team: bool,
+    by_week: bool,
+    tzname: str,
+    stream: bool = False,
+) -> dict[Key, tuple[int, Stats, Stats]]:
+    """Incidents started, time to restore and failed deployment recovery time, per group."""
+    qs = _filtered(
+        Incident.objects.all(), team_ids=team_ids, column="started_at", start=start, end=end
+    )
+    ttr = Case(
+        When(resolved_at__isnull=False, then=MicrosBetween("resolved_at", "started_at")),
+        default=None,
+        output_field=BigIntegerField(),
+    )
+    fdrt = Case(
+        When(
+            Q(resolved_at__isnull=False, caused_by__isnull=False),
+            then=MicrosBetween("resolved_at", "caused_by__deployed_at"),
+        ),
+        default=None,
+        output_field=BigIntegerField(),
+    )
+    aggregates = (
+        {"incidents": Count("id")}
+        | _duration_aggregates("ttr", ttr)
+        | _duration_aggregates("fdrt", fdrt)
+    )
+    out: dict[Key, tuple[int, Stats, Stats]] = {}
+    for key, row in _grouped(
+        qs,
+        by_team=by_team,
+        by_week="started_at" if by_week else None,
+        tzname=tzname,
+        aggregates=aggregates,
+        stream=stream,
+    ):
+        out[key] = (row["incidents"] or 0, _stats(row, "ttr"), _stats(row, "fdrt"))
+    return out
+
+
+def open_incidents_at(
+    *, team_ids: Sequence[int] | None, moment: dt.datetime, by_team: bool
+) -> dict[int | None, int]:
+    """Incidents that started before `moment` and were not resolved before it."""
+    qs = _filtered(
+        Incident.objects.all(), team_ids=team_ids, column="started_at", start=None, end=moment
+    )
+    qs = qs.filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=moment))
+    if not by_team:
+        return {None: qs.count()}
+    return dict(qs.values("team_id").annotate(n=Count("id")).order_by().values_list("team_id", "n"))
+
+
+def open_incidents_weekly(
+    *,
+    team_ids: Sequence[int] | None,
+    weeks: Sequence[dt.date],
+    tzname: str,
+    by_team: bool,
+) -> dict[Key, int]:
+    """Open incidents at the end of each given week (started before its end, not resolved
+    before its end), per team or for all teams together.
+
+    Reads only incidents that were open at some point of the weeks' span: those resolved
+    after the first week ended, or not at all.
+    """
+    from apps.core.timezones import local_midnight, org_tz
+
+    if not weeks:
+        return {}
+    ordered = sorted(set(weeks))
+    tz = org_tz() if tzname is None else _zone(tzname)
+    first_end = local_midnight(ordered[0] + dt.timedelta(days=7), tz)
+    last_end = local_midnight(ordered[-1] + dt.timedelta(days=7), tz)
+    qs = _filtered(
+        Incident.objects.all(), team_ids=team_ids, column="started_at", start=None, end=last_end
+    )
+    qs = qs.filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=first_end))
+    keys = ["team_id"] if by_team else []
+    rows = (
+        qs.annotate(ws=WeekStart("started_at", tzname), wr=WeekStart("resolved_at", tzname))
+        .values(*keys, "ws", "wr")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    events: dict[int | None, list[tuple[dt.date, int]]] = defaultdict(list)
+    for row in rows.iterator(chunk_size=CHUNK):
+        team = row.get("team_id") if by_team else None
+        events[team].append((row["ws"], row["n"]))
+        if row["wr"] is not None:
+            events[team].append((row["wr"], -row["n"]))
+    out: dict[Key, int] = {}
+    for team, team_events in events.items():
+        out.update({(team, week): n for week, n in running_counts(team_events, ordered).items()})
+    return out
+
+
+def resolved_weekly(
+    *, team_ids: Sequence[int] | None, start: dt.datetime | None, tzname: str
+) -> dict[Key, int]:
+    """Incidents resolved per (team, ISO week of resolution), from `start` on."""
+    qs = Incident.objects.filter(resolved_at__isnull=False)
+    if team_ids is not None:
+        qs = qs.filter(team_id__in=list(team_ids))
+    if start is not None:
+        qs = qs.filter(resolved_at__gte=start)
+    rows = (
+        qs.annotate(week=WeekStart("resolved_at", tzname))
+        .values("team_id", "week")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return {(row["team_id"], row["week"]): row["n"] for row in rows.iterator(chunk_size=CHUNK)}
+
+
+def running_counts(
+    events: Iterable[tuple[dt.date, int]], weeks: Sequence[dt.date], base: int = 0
+) -> dict[dt.date, int]:
+    """For each week W (ascending), `base` plus the sum of the deltas dated on or before W."""
+    ordered = sorted(events)
+    out: dict[dt.date, int] = {}
+    running = base
+    i = 0
+    for week in weeks:
+        while i < len(ordered) and ordered[i][0] <= week:
+            running += ordered[i][1]
+            i += 1
+        out[week] = running
+    return out
+
+
+def bus_work(
+    *,
+    team_ids: Sequence[int] | None,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    by_week: bool,
+    tzname: str,
+    stream: bool = False,
+) -> Iterator[tuple[Key, dict[str, dict[str, int]]]]:
+    """Who did the work, per team (and week) and service: releases and resolved incidents.
+
+    A release counts for its `deployed_by`, in the week it was deployed; a resolved incident
+    for its `resolved_by`, in the week it started. Work with no person or (for incidents)
+    no service cannot be attributed and is left out. Yields `((team_id, week or None),
+    {service: {person: items}})` one group at a time, so memory stays flat.
+    """
+    releases = _filtered(
+        Release.objects.exclude(deployed_by=""),
+        team_ids=team_ids,
+        column="deployed_at",
+        start=start,
+        end=end,
+    )
+    incidents = _filtered(
+        Incident.objects.filter(resolved_at__isnull=False)
+        .exclude(resolved_by="")
+        .exclude(service=""),
+        team_ids=team_ids,
+        column="started_at",
+        start=start,
+        end=end,
+    )
+    parts = []
+    for qs, moment, person in (
+        (releases, "deployed_at", "deployed_by"),
+        (incidents, "started_at", "resolved_by"),
+    ):
+        week_expr: Any = (
+            WeekStart(moment, tzname) if by_week else Value(None, output_field=DateField())
+        )
+        parts.append(
+            qs.annotate(bf_week=week_expr, bf_person=F(person))
+            .values("team_id", "bf_week", "service", "bf_person")
+            .annotate(bf_n=Count("id"))
+            .order_by()
+        )
+    rows = parts[0].union(parts[1], all=True).order_by("team_id", "bf_week")
+    current: Key | None = None
+    services: dict[str, dict[str, int]] = {}
+    for row in rows.iterator(chunk_size=CHUNK) if stream else rows:
+        week = row["bf_week"] if by_week else None
+        if isinstance(week, str):
+            week = dt.date.fromisoformat(week)
+        elif isinstance(week, dt.datetime):
+            week = week.date()
+        key: Key = (row["team_id"], week)
+        if key != current:
+            if current is not None:
+                yield current, services
+            current, services = key, {}
+        people = services.setdefault(row["service"], {})
+        people[row["bf_person"]] = people.get(row["bf_person"], 0) + row["bf_n"]
+    if current is not None:
+        yield current, services
+
+
+def bus_factors(
+    work: Iterable[tuple[Key, dict[str, dict[str, int]]]], *, by_team: bool
+) -> dict[Key, int | None]:
+    """The lowest bus factor over the services of each group (a team, or all teams)."""
+    out: dict[Key, int | None] = {}
+    for (team_id, week), services in work:
+        key: Key = (team_id if by_team else None, week)
+        for people in services.values():
+            factor = bus_factor_of(people)
+            if factor is None:
+                continue
+            current = out.get(key)
+            out[key] = factor if current is None else min(current, factor)
+    return out
+
+
+def _zone(name: str) -> Any:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)

@@ -1,0 +1,435 @@
+"""Reading metrics: exact window answers, weekly series, freshness.
+
+A window answer is exact for any `[start, end)`: medians and percentiles are computed over
+the raw rows of the window (never averaged from weekly rollups), through the
+(team, started_at) and (team, deployed_at) indexes. Answers are cached in WindowSnapshot,
+keyed by the scope's ScopeVersion, which every recompute bumps: a page reads one small row
+until the worker has recomputed that team (or the organization), then the next request
+computes the window afresh from the rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Max, OuterRef, Subquery
+from django.utils import timezone
+
+from apps.core.timezones import org_tz, week_start_of, weeks_between, window_bounds
+from apps.metrics import compute
+from apps.metrics.formulas import (
+    Stats,
+    change_failure_rate,
+    deployment_frequency,
+    levels_for,
+    rework_rate,
+)
+from apps.metrics.models import (
+    ORG_SCOPE,
+    DirtyBucket,
+    ScopeVersion,
+    WeeklyRollup,
+    WindowSnapshot,
+)
+from apps.teams.models import Team
+
+__all__ = [
+    "ORG_SCOPE",
+    "PRESET_WEEKS",
+    "Stats",
+    "WindowMetrics",
+    "api_metrics",
+    "last_computed_at",
+    "pending_recompute",
+    "preset_window",
+    "rollup_as_api_dict",
+    "weekly_series",
+    "window_metrics",
+    "window_metrics_for_teams",
+]
+
+PRESET_WEEKS = (4, 13, 26, 52)
+
+
+def _iso_utc(moment: dt.datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class WindowMetrics:
+    """Every metric of METRICS.md over one `[start, end)` window of a team or the org."""
+
+    team: str | None  # slug; None = the whole organization
+    start: dt.date
+    end: dt.date
+    computed_at: dt.datetime
+    deployments: int = 0
+    failed_deployments: int = 0
+    rework_deployments: int = 0
+    change_count: int = 0
+    incidents: int = 0
+    change_failure_rate: float | None = None
+    deployment_frequency_per_week: float | None = None
+    rework_rate: float | None = None
+    open_incidents: int = 0
+    time_to_restore: Stats = field(default_factory=Stats.empty)
+    failed_deployment_recovery: Stats = field(default_factory=Stats.empty)
+    lead_time: Stats = field(default_factory=Stats.empty)
+    bus_factor: int | None = None
+    levels: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        team: str | None,
+        start: dt.date,
+        end: dt.date,
+        computed_at: dt.datetime,
+        part: compute.Partial,
+    ) -> WindowMetrics:
+        frequency = deployment_frequency(part.deployments, (end - start).days)
+        cfr = change_failure_rate(part.failed_deployments, part.deployments)
+        return cls(
+            team=team,
+            start=start,
+            end=end,
+            computed_at=computed_at,
+            deployments=part.deployments,
+            failed_deployments=part.failed_deployments,
+            rework_deployments=part.rework_deployments,
+            change_count=part.change_count,
+            incidents=part.incidents,
+            change_failure_rate=cfr,
+            deployment_frequency_per_week=frequency,
+            rework_rate=rework_rate(part.rework_deployments, part.deployments),
+            open_incidents=part.open_incidents,
+            time_to_restore=part.time_to_restore,
+            failed_deployment_recovery=part.failed_deployment_recovery,
+            lead_time=part.lead_time,
+            bus_factor=part.bus_factor,
+            levels=levels_for(
+                deployments=part.deployments,
+                deployment_frequency_per_week=frequency,
+                change_failure_rate=cfr,
+                lead_time=part.lead_time,
+                time_to_restore=part.time_to_restore,
+                year=settings.EXECDASH_DORA_YEAR,
+            ),
+        )
+
+    def as_api_dict(self) -> dict[str, Any]:
+        """The JSON of API.md's "Metrics answer" (without "weeks")."""
+        return {
+            "team": self.team,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "computed_at": _iso_utc(self.computed_at),
+            "deployments": self.deployments,
+            "failed_deployments": self.failed_deployments,
+            "rework_deployments": self.rework_deployments,
+            "change_count": self.change_count,
+            "incidents": self.incidents,
+            "change_failure_rate": self.change_failure_rate,
+            "deployment_frequency_per_week": self.deployment_frequency_per_week,
+            "rework_rate": self.rework_rate,
+            "open_incidents": self.open_incidents,
+            "time_to_restore_seconds": self.time_to_restore.as_dict(),
+            "failed_deployment_recovery_seconds": self.failed_deployment_recovery.as_dict(),
+            "lead_time_seconds": self.lead_time.as_dict(),
+            "bus_factor": self.bus_factor,
+            "levels": dict(self.levels),
+        }
+
+    def payload(self) -> dict[str, Any]:
+        """What WindowSnapshot stores (the API dict without its freshness)."""
+        data = self.as_api_dict()
+        del data["computed_at"]
+        return data
+
+    @classmethod
+    def from_payload(cls, data: dict[str, Any], computed_at: dt.datetime) -> WindowMetrics:
+        def stats(raw: dict[str, Any]) -> Stats:
+            return Stats(raw["median"], raw["mean"], raw["p90"], raw["n"])
+
+        return cls(
+            team=data["team"],
+            start=dt.date.fromisoformat(data["start"]),
+            end=dt.date.fromisoformat(data["end"]),
+            computed_at=computed_at,
+            deployments=data["deployments"],
+            failed_deployments=data["failed_deployments"],
+            rework_deployments=data["rework_deployments"],
+            change_count=data["change_count"],
+            incidents=data["incidents"],
+            change_failure_rate=data["change_failure_rate"],
+            deployment_frequency_per_week=data["deployment_frequency_per_week"],
+            rework_rate=data["rework_rate"],
+            open_incidents=data["open_incidents"],
+            time_to_restore=stats(data["time_to_restore_seconds"]),
+            failed_deployment_recovery=stats(data["failed_deployment_recovery_seconds"]),
+            lead_time=stats(data["lead_time_seconds"]),
+            bus_factor=data["bus_factor"],
+            levels=dict(data["levels"]),
+        )
+
+
+def _check_window(start: dt.date, end: dt.date) -> None:
+    if end < start:
+        raise ValueError("the window ends before it starts")
+
+
+def _compute_windows(
+    *, team_ids: Sequence[int] | None, start: dt.date, end: dt.date
+) -> dict[int | None, compute.Partial]:
+    """Exact metrics from the raw rows: per team (team_ids given) or for the organization.
+
+    Four queries whatever the number of teams.
+    """
+    tz = org_tz()
+    start_at, end_at = window_bounds(start, end, tz)
+    by_team = team_ids is not None
+    common: dict[str, Any] = {
+        "team_ids": team_ids,
+        "start": start_at,
+        "end": end_at,
+        "tzname": tz.key,
+    }
+    parts: dict[int | None, compute.Partial] = {}
+    if by_team:
+        for team_id in team_ids or ():
+            parts[team_id] = compute.Partial()
+    else:
+        parts[None] = compute.Partial()
+    if by_team and not team_ids:
+        return parts
+    for (team_id, _week), part in compute.release_aggregates(
+        by_team=by_team, by_week=False, **common
+    ).items():
+        parts[team_id] = part
+    for (team_id, _week), (n, ttr, fdrt) in compute.incident_aggregates(
+        by_team=by_team, by_week=False, **common
+    ).items():
+        part = parts.setdefault(team_id, compute.Partial())
+        part.incidents, part.time_to_restore, part.failed_deployment_recovery = n, ttr, fdrt
+    for team_id, n in compute.open_incidents_at(
+        team_ids=team_ids, moment=end_at, by_team=by_team
+    ).items():
+        parts.setdefault(team_id, compute.Partial()).open_incidents = n
+    work = compute.bus_work(
+        team_ids=team_ids, start=start_at, end=end_at, by_week=False, tzname=tz.key
+    )
+    for (team_id, _week), factor in compute.bus_factors(work, by_team=by_team).items():
+        parts.setdefault(team_id, compute.Partial()).bus_factor = factor
+    return parts
+
+
+def _cached_windows(
+    *, scopes: dict[int, Team | None], start: dt.date, end: dt.date
+) -> dict[int, WindowMetrics]:
+    """Window answers for each scope: from a valid snapshot, or computed and stored.
+
+    At most six queries: versions with their snapshots; then, for the scopes that missed,
+    the four metric queries of the teams (or of the organization) and one upsert.
+    """
+    _check_window(start, end)
+    matching = WindowSnapshot.objects.filter(
+        scope=OuterRef("scope"), start=start, end=end, version=OuterRef("version")
+    )
+    rows = (
+        ScopeVersion.objects.filter(scope__in=list(scopes))
+        .annotate(
+            snap_payload=Subquery(matching.values("payload")[:1]),
+            snap_at=Subquery(matching.values("computed_at")[:1]),
+        )
+        .values_list("scope", "version", "snap_payload", "snap_at")
+    )
+    answers: dict[int, WindowMetrics] = {}
+    versions: dict[int, int] = {}
+    for scope, version, payload, computed_at in rows:
+        versions[scope] = version
+        if payload is not None and computed_at is not None:
+            answers[scope] = WindowMetrics.from_payload(payload, computed_at)
+    missing = [scope for scope in scopes if scope not in answers]
+    if not missing:
+        return answers
+    now = timezone.now()
+    fresh: dict[int, WindowMetrics] = {}
+    team_scopes = [scope for scope in missing if scope != ORG_SCOPE]
+    if team_scopes:
+        parts = _compute_windows(team_ids=team_scopes, start=start, end=end)
+        for scope in team_scopes:
+            team = scopes[scope]
+            fresh[scope] = WindowMetrics.build(
+                team=team.slug if team is not None else None,
+                start=start,
+                end=end,
+                computed_at=now,
+                part=parts.get(scope) or compute.Partial(),
+            )
+    if ORG_SCOPE in missing:
+        parts = _compute_windows(team_ids=None, start=start, end=end)
+        fresh[ORG_SCOPE] = WindowMetrics.build(
+            team=None, start=start, end=end, computed_at=now, part=parts[None]
+        )
+    # A scope nobody has recomputed yet has no version: answer it, but do not cache it.
+    snapshots = [
+        WindowSnapshot(
+            scope=scope,
+            start=start,
+            end=end,
+            version=versions[scope],
+            payload=answer.payload(),
+            computed_at=now,
+        )
+        for scope, answer in sorted(fresh.items())
+        if scope in versions
+    ]
+    if snapshots:
+        WindowSnapshot.objects.bulk_create(
+            snapshots,
+            update_conflicts=True,
+            unique_fields=["scope", "start", "end"],
+            update_fields=["version", "payload", "computed_at"],
+        )
+    answers.update(fresh)
+    return answers
+
+
+def window_metrics(*, team: Team | None, start: dt.date, end: dt.date) -> WindowMetrics:
+    """The exact metrics of `[start, end)` for a team, or for the organization (None)."""
+    scope = team.id if team is not None else ORG_SCOPE
+    return _cached_windows(scopes={scope: team}, start=start, end=end)[scope]
+
+
+def window_metrics_for_teams(
+    *, teams: Sequence[Team], start: dt.date, end: dt.date
+) -> dict[int, WindowMetrics]:
+    """The metrics of `[start, end)` for each team, keyed by team id. At most six queries
+    whatever the number of teams."""
+    scopes: dict[int, Team | None] = {team.id: team for team in teams}
+    if not scopes:
+        return {}
+    return _cached_windows(scopes=scopes, start=start, end=end)
+
+
+def _weeks_of(start: dt.date, end: dt.date) -> list[dt.date]:
+    """The ISO weeks (Mondays) that overlap `[start, end)`."""
+    if end <= start:
+        return []
+    return weeks_between(start, end - dt.timedelta(days=1))
+
+
+def weekly_series(
+    *, scopes: Sequence[int], start: dt.date, end: dt.date
+) -> dict[int, list[WeeklyRollup]]:
+    """Weekly rollups of each scope (a team id, or ORG_SCOPE) for the weeks overlapping
+    `[start, end)`, in one query. A week without a rollup row is an empty, unsaved row
+    (counts 0, statistics None, computed_at None)."""
+    weeks = _weeks_of(start, end)
+    out: dict[int, list[WeeklyRollup]] = {scope: [] for scope in scopes}
+    if not weeks or not scopes:
+        return out
+    found: dict[tuple[int, dt.date], WeeklyRollup] = {
+        (row.scope, row.week_start): row
+        for row in WeeklyRollup.objects.filter(
+            scope__in=list(scopes), week_start__gte=weeks[0], week_start__lte=weeks[-1]
+        )
+    }
+    for scope in scopes:
+        out[scope] = [
+            found.get((scope, week))
+            or WeeklyRollup(
+                scope=scope,
+                team_id=scope if scope != ORG_SCOPE else None,
+                week_start=week,
+                computed_at=None,
+            )
+            for week in weeks
+        ]
+    return out
+
+
+def _rollup_stats(row: WeeklyRollup, prefix: str) -> Stats:
+    n = getattr(row, f"{prefix}_n") or 0
+    if not n:
+        return Stats.empty()
+    return Stats(
+        getattr(row, f"{prefix}_median"),
+        getattr(row, f"{prefix}_mean"),
+        getattr(row, f"{prefix}_p90"),
+        n,
+    )
+
+
+def rollup_as_api_dict(row: WeeklyRollup) -> dict[str, Any]:
+    """One week of the API's "weeks": the same fields as the window, for that ISO week."""
+    week = WindowMetrics.build(
+        team=None,
+        start=row.week_start,
+        end=row.week_start + dt.timedelta(days=7),
+        computed_at=row.computed_at,
+        part=compute.Partial(
+            deployments=row.deployments,
+            failed_deployments=row.failed_deployments,
+            rework_deployments=row.rework_deployments,
+            change_count=row.change_count,
+            lead_time=_rollup_stats(row, "lead"),
+            incidents=row.incidents,
+            time_to_restore=_rollup_stats(row, "ttr"),
+            failed_deployment_recovery=_rollup_stats(row, "fdrt"),
+            open_incidents=row.open_incidents,
+            bus_factor=row.bus_factor,
+        ),
+    ).as_api_dict()
+    for name in ("team", "start", "end"):
+        del week[name]
+    return {"week_start": row.week_start.isoformat(), **week}
+
+
+def api_metrics(*, team: Team | None, start: dt.date, end: dt.date) -> dict[str, Any]:
+    """API.md's metrics answer: the exact window, plus its weeks from the rollups."""
+    answer = window_metrics(team=team, start=start, end=end).as_api_dict()
+    scope = team.id if team is not None else ORG_SCOPE
+    series = weekly_series(scopes=[scope], start=start, end=end)[scope]
+    answer["weeks"] = [rollup_as_api_dict(row) for row in series]
+    return answer
+
+
+def pending_recompute(*, team_ids: Sequence[int] | None) -> bool:
+    """Whether writes are waiting for the worker (dirty buckets; None = any team)."""
+    qs = DirtyBucket.objects.all()
+    if team_ids is not None:
+        qs = qs.filter(team_id__in=list(team_ids))
+    return qs.exists()
+
+
+def last_computed_at(*, scopes: Sequence[int]) -> dict[int, dt.datetime | None]:
+    """When each scope's rollups were last computed (None: never)."""
+    found = dict(
+        WeeklyRollup.objects.filter(scope__in=list(scopes))
+        .values("scope")
+        .annotate(last=Max("computed_at"))
+        .order_by()
+        .values_list("scope", "last")
+    )
+    return {scope: found.get(scope) for scope in scopes}
+
+
+def preset_window(weeks: int, *, today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """The last `weeks` full ISO weeks before the current one: `[start, end)` dates."""
+    today = today or timezone.localdate(timezone=org_tz())
+    end = today - dt.timedelta(days=today.weekday())
+    return end - dt.timedelta(weeks=weeks), end
+
+
+def current_week(*, today: dt.date | None = None) -> dt.date:
+    return week_start_of(
+        timezone.now() if today is None else dt.datetime.combine(today, dt.time(12), org_tz())
+    )
