@@ -111,6 +111,7 @@ def _request_errors(exc: NinjaValidationError) -> tuple[int, str, Errors]:
         else:
             field = ".".join(rest) or source or WHOLE_BODY
             message = MESSAGES.get(kind) or str(error.get("msg", "Invalid value."))
+            message = message.removeprefix("Value error, ")
             if kind == "timezone_aware":
                 status = 400
         errors.setdefault(field, []).append(message)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
 from ninja import Schema
@@ -30,9 +31,26 @@ Timestamp = Annotated[
     BeforeValidator(_iso_text),
     Field(description="ISO 8601 with an offset, e.g. 2026-03-02T14:05:00+01:00 or …Z."),
 ]
+
+
+def _row_ref(value: Any) -> Any:
+    if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    raise ValueError("Give the other row's external_id (text) or its numeric id.")
+
+
+def _iso_day(value: Any) -> Any:
+    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        raise ValueError("Give a date as YYYY-MM-DD.")
+    return value
+
+
+Day = Annotated[dt.date, BeforeValidator(_iso_day)]
+
 # Another row of the same team, by its external_id (text) or its numeric id.
 RowRef = Annotated[
     StrictInt | StrictStr,
+    BeforeValidator(_row_ref),
     Field(description="The other row's external_id (text) or numeric id, within the same team."),
 ]
 TeamSlug = Annotated[
@@ -201,8 +219,8 @@ class IncidentOut(Schema):
 
 class WindowQuery(Schema):
     team: TeamSlug | None = None
-    start: dt.date | None = Field(None, description="First day (inclusive), org time zone.")
-    end: dt.date | None = Field(None, description="Day after the last (exclusive).")
+    start: Day | None = Field(None, description="First day (inclusive), org time zone.")
+    end: Day | None = Field(None, description="Day after the last (exclusive).")
     limit: int = Field(100, ge=1, le=1000)
     offset: int = Field(0, ge=0)
 
@@ -228,8 +246,8 @@ class MetricsQuery(Schema):
     team: TeamSlug | None = Field(
         None, description="A team's slug; omitted: the whole organization (admin token)."
     )
-    start: dt.date | None = Field(None, description="Default: `end` minus 90 days.")
-    end: dt.date | None = Field(None, description="Exclusive. Default: tomorrow (org zone).")
+    start: Day | None = Field(None, description="Default: `end` minus 90 days.")
+    end: Day | None = Field(None, description="Exclusive. Default: tomorrow (org zone).")
 
 
 class StatsOut(Schema):
@@ -251,6 +269,9 @@ class MetricsFields(Schema):
 
     deployments: int
     failed_deployments: int
+    rework_deployments: int | None = Field(None, description="Releases fixing an incident.")
+    change_count: int | None = Field(None, description="Output: the releases' change counts.")
+    incidents: int | None = Field(None, description="Incidents that started in the window.")
     change_failure_rate: float | None
     deployment_frequency_per_week: float | None
     rework_rate: float | None
@@ -261,16 +282,22 @@ class MetricsFields(Schema):
     bus_factor: int | None
 
 
-class WeekOut(MetricsFields):
-    week_start: dt.date
+class WeekHead(Schema):
+    week_start: dt.date = Field(description="Monday of the ISO week (org time zone).")
+
+
+class WeekOut(MetricsFields, WeekHead):
     computed_at: dt.datetime | None = None
     levels: LevelsOut | None = None
 
 
-class MetricsOut(MetricsFields):
-    team: str | None
+class WindowHead(Schema):
+    team: str | None = Field(description="The team's slug; null for the organization.")
     start: dt.date
     end: dt.date
-    computed_at: dt.datetime
+    computed_at: dt.datetime = Field(description="When this answer was computed.")
+
+
+class MetricsOut(MetricsFields, WindowHead):
     levels: LevelsOut
-    weeks: list[WeekOut]
+    weeks: list[WeekOut] = Field(description="The window's ISO weeks, from the rollups.")

@@ -3,23 +3,59 @@ route is exempt from the login redirect (and from CSRF, which cookies would need
 
 from __future__ import annotations
 
+import functools
+import json
+from collections.abc import Callable
 from typing import Any
 
-from django.urls import URLPattern, URLResolver, path
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import URLPattern, URLResolver, path, re_path
 
 from apps.api.api import api
 
 
-def _exempt_from_login(patterns: list[Any]) -> list[Any]:
+def _json_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Answer django-ninja's plain-text 405 in the API's JSON error shape."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        if response.status_code == 405 and not response.get("Content-Type", "").startswith(
+            "application/json"
+        ):
+            allowed = response.get("Allow", "")
+            answer = JsonResponse(
+                {
+                    "detail": f"Method {request.method} is not allowed here.",
+                    "errors": {"method": [f"Use one of: {allowed}."]},
+                },
+                status=405,
+            )
+            answer["Allow"] = allowed
+            return answer
+        return response
+
+    return wrapped
+
+
+def _public(patterns: list[Any]) -> list[Any]:
     for pattern in patterns:
         if isinstance(pattern, URLResolver):
-            _exempt_from_login(pattern.url_patterns)
+            _public(pattern.url_patterns)
         elif isinstance(pattern, URLPattern):
-            pattern.callback.login_required = False
+            pattern.callback = login_not_required(_json_errors(pattern.callback))
     return patterns
+
+
+@login_not_required
+def not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
+    body = {"detail": f"No API endpoint at {request.path}.", "errors": {}}
+    return HttpResponse(json.dumps(body), status=404, content_type="application/json")
 
 
 api_patterns, app_name_, namespace = api.urls
 urlpatterns = [
-    path("v1/", (_exempt_from_login(api_patterns), app_name_, namespace)),
+    path("v1/", (_public(api_patterns), app_name_, namespace)),
+    re_path(r"^(?P<rest>.*)$", not_found),
 ]

@@ -49,8 +49,8 @@ def get_metrics(request: HttpRequest, query: Query[MetricsQuery]) -> dict[str, A
     zone), exact for any window, with the window's ISO weeks in `weeks`. Without `team`,
     an organization token gets the whole organization; a team token its own team.
     `computed_at` says how fresh the answer is."""
-    from apps.metrics.selectors import api_metrics
-
     team = team_for_token(token_of(request), query.team, unknown_status=400, required=False)
     start, end = metrics_window(query.start, query.end)
+    from apps.metrics.selectors import api_metrics
+
     return api_metrics(team=team, start=start, end=end)
