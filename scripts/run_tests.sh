@@ -25,7 +25,7 @@ run_pytest() {
     return "$rc"
 }
 
-mkdir -p var test-artifacts
+mkdir -p var/staticfiles test-artifacts
 
 banner "pytest on SQLite (tasks in-process; browser tests included)"
 (unset DATABASE_URL REDIS_URL; run_pytest -m "not postgres and not services" "$@")

@@ -85,16 +85,19 @@ def test_external_ids_are_unique_per_team_and_source(factory) -> None:  # type: 
 
 def test_a_user_belongs_to_a_team_once() -> None:
     membership = MembershipFactory()
-    assert rejected(
-        lambda: Membership.objects.create(user=membership.user, team=membership.team)
-    )
+    assert rejected(lambda: Membership.objects.create(user=membership.user, team=membership.team))
 
 
 def test_focus_period_cannot_end_before_it_starts() -> None:
     team = TeamFactory()
     today = timezone.localdate()
-    bad = FocusPeriod(team=team, kind=focus_kind(), starts_on=today,
-                      ends_on=today - dt.timedelta(days=1), rationale="x")
+    bad = FocusPeriod(
+        team=team,
+        kind=focus_kind(),
+        starts_on=today,
+        ends_on=today - dt.timedelta(days=1),
+        rationale="x",
+    )
     assert rejected(lambda: FocusPeriod.objects.bulk_create([bad]))
 
 
@@ -110,15 +113,28 @@ def test_release_change_count_cannot_be_negative() -> None:
 def test_focus_service_refuses_overlaps_on_every_database() -> None:
     team = TeamFactory()
     day = dt.date(2026, 1, 5)
-    focus_period_create(team=team, kind=focus_kind(), starts_on=day,
-                        ends_on=day + dt.timedelta(days=30), rationale="first")
+    focus_period_create(
+        team=team,
+        kind=focus_kind(),
+        starts_on=day,
+        ends_on=day + dt.timedelta(days=30),
+        rationale="first",
+    )
     with pytest.raises(FocusOverlapError) as caught:
-        focus_period_create(team=team, kind=focus_kind("throughput"),
-                            starts_on=day + dt.timedelta(days=30), rationale="second")
+        focus_period_create(
+            team=team,
+            kind=focus_kind("throughput"),
+            starts_on=day + dt.timedelta(days=30),
+            rationale="second",
+        )
     assert "Overlaps" in caught.value.message_dict["starts_on"][0]
     # The next day is free; ends_on is inclusive.
-    focus_period_create(team=team, kind=focus_kind("throughput"),
-                        starts_on=day + dt.timedelta(days=31), rationale="second")
+    focus_period_create(
+        team=team,
+        kind=focus_kind("throughput"),
+        starts_on=day + dt.timedelta(days=31),
+        rationale="second",
+    )
     # Another team's calendar is its own.
     focus_period_create(team=TeamFactory(), kind=focus_kind(), starts_on=day, rationale="x")
 
@@ -127,8 +143,9 @@ def test_focus_service_refuses_a_period_inside_an_open_one() -> None:
     team = TeamFactory()
     FocusPeriodFactory(team=team, starts_on=dt.date(2026, 1, 1), ends_on=None)
     with pytest.raises(ValidationError):
-        focus_period_create(team=team, kind=focus_kind(), starts_on=dt.date(2027, 1, 1),
-                            rationale="later")
+        focus_period_create(
+            team=team, kind=focus_kind(), starts_on=dt.date(2027, 1, 1), rationale="later"
+        )
 
 
 @pytest.mark.postgres
@@ -136,14 +153,22 @@ def test_overlapping_focus_periods_are_rejected_by_the_exclusion_constraint() ->
     assert connection.vendor == "postgresql"
     team = TeamFactory()
     day = dt.date(2026, 3, 2)
-    FocusPeriod.objects.bulk_create([
-        FocusPeriod(team=team, kind=focus_kind(), starts_on=day,
-                    ends_on=day + dt.timedelta(days=13), rationale="a"),
-    ])
+    FocusPeriod.objects.bulk_create(
+        [
+            FocusPeriod(
+                team=team,
+                kind=focus_kind(),
+                starts_on=day,
+                ends_on=day + dt.timedelta(days=13),
+                rationale="a",
+            ),
+        ]
+    )
 
     def overlap(starts: dt.date, ends: dt.date | None) -> bool:
-        period = FocusPeriod(team=team, kind=focus_kind("throughput"), starts_on=starts,
-                             ends_on=ends, rationale="b")
+        period = FocusPeriod(
+            team=team, kind=focus_kind("throughput"), starts_on=starts, ends_on=ends, rationale="b"
+        )
         return rejected(lambda: FocusPeriod.objects.bulk_create([period]))
 
     assert overlap(day + dt.timedelta(days=13), None)  # shares the inclusive last day
@@ -164,5 +189,6 @@ def test_focus_service_turns_the_constraint_into_a_field_error() -> None:
     team = TeamFactory()
     FocusPeriodFactory(team=team, starts_on=dt.date(2026, 1, 1), ends_on=None)
     with pytest.raises(FocusOverlapError):
-        focus_period_create(team=team, kind=focus_kind(), starts_on=dt.date(2026, 6, 1),
-                            rationale="x")
+        focus_period_create(
+            team=team, kind=focus_kind(), starts_on=dt.date(2026, 6, 1), rationale="x"
+        )

@@ -49,8 +49,11 @@ def test_the_causing_release_week_is_marked_too() -> None:
     release = ReleaseFactory(team=team, deployed_at=timezone.now() - dt.timedelta(days=30))
     started = timezone.now() - dt.timedelta(days=2, hours=1)
     incident_create(
-        team=team, title="Bad deploy", started_at=started,
-        resolved_at=started + dt.timedelta(hours=1), caused_by=release,
+        team=team,
+        title="Bad deploy",
+        started_at=started,
+        resolved_at=started + dt.timedelta(hours=1),
+        caused_by=release,
     )
     assert week_start_of(release.deployed_at) in dirty(team.id)
     assert week_start_of(started) in dirty(team.id)
@@ -77,8 +80,9 @@ def test_moving_an_incident_marks_the_old_and_the_new_week() -> None:
     team = TeamFactory()
     old = timezone.now() - dt.timedelta(days=60)
     new = timezone.now() - dt.timedelta(days=3)
-    incident = incident_create(team=team, title="x", started_at=old,
-                               resolved_at=old + dt.timedelta(hours=1))
+    incident = incident_create(
+        team=team, title="x", started_at=old, resolved_at=old + dt.timedelta(hours=1)
+    )
     DirtyBucket.objects.all().delete()
     incident_update(incident=incident, started_at=new, resolved_at=new + dt.timedelta(hours=1))
     assert {week_start_of(old), week_start_of(new)} <= dirty(team.id)
@@ -88,8 +92,9 @@ def test_linking_a_release_later_marks_its_week() -> None:
     team = TeamFactory()
     release = ReleaseFactory(team=team, deployed_at=timezone.now() - dt.timedelta(days=20))
     started = release.deployed_at + dt.timedelta(hours=1)
-    incident = incident_create(team=team, title="x", started_at=started,
-                               resolved_at=started + dt.timedelta(hours=1))
+    incident = incident_create(
+        team=team, title="x", started_at=started, resolved_at=started + dt.timedelta(hours=1)
+    )
     DirtyBucket.objects.all().delete()
     incident_update(incident=incident, caused_by=release)
     incident.refresh_from_db()
@@ -112,8 +117,9 @@ def test_a_rejected_write_marks_nothing() -> None:
     team = TeamFactory()
     started = timezone.now() - dt.timedelta(hours=3)
     with pytest.raises(ValidationError):
-        incident_create(team=team, title="x", started_at=started,
-                        resolved_at=started - dt.timedelta(hours=1))
+        incident_create(
+            team=team, title="x", started_at=started, resolved_at=started - dt.timedelta(hours=1)
+        )
     assert dirty(team.id) == set()
     assert not Incident.objects.filter(team=team).exists()
 
@@ -134,8 +140,13 @@ def test_the_outbox_commits_with_the_write() -> None:
     from django.db import transaction
 
     team = TeamFactory()
-    with pytest.raises(RuntimeError), transaction.atomic():
-        incident_create(team=team, title="x", started_at=timezone.now() - dt.timedelta(hours=1))
-        raise RuntimeError("crash before commit")
+
+    def write_then_crash() -> None:
+        with transaction.atomic():
+            incident_create(team=team, title="x", started_at=timezone.now() - dt.timedelta(hours=1))
+            raise RuntimeError("crash before commit")
+
+    with pytest.raises(RuntimeError):
+        write_then_crash()
     assert dirty(team.id) == set()
     assert not Incident.objects.filter(team=team).exists()

@@ -27,9 +27,14 @@ def org():  # type: ignore[no-untyped-def]
     MembershipFactory(user=manager, team=search, role=Membership.Role.MANAGER)
     member = MembershipFactory(team=payments).user
     return {
-        "payments": payments, "search": search, "mobile": mobile,
-        "admin": AdminFactory(), "staff": UserFactory(is_staff=True),
-        "manager": manager, "member": member, "outsider": UserFactory(),
+        "payments": payments,
+        "search": search,
+        "mobile": mobile,
+        "admin": AdminFactory(),
+        "staff": UserFactory(is_staff=True),
+        "manager": manager,
+        "member": member,
+        "outsider": UserFactory(),
     }
 
 

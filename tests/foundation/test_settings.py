@@ -12,9 +12,20 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS_VARS = (
-    "DEBUG", "SECRET_KEY", "SECRET_KEY_FILE", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS",
-    "CSRF_TRUSTED_ORIGINS", "EXECDASH_TIME_ZONE", "EXECDASH_DORA_YEAR", "SECURE_COOKIES",
-    "EXECDASH_RECOMPUTE_DELAY_SECONDS", "EXECDASH_SQLITE_PATH", "EXECDASH_TESTING", "LOG_LEVEL",
+    "DEBUG",
+    "SECRET_KEY",
+    "SECRET_KEY_FILE",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "ALLOWED_HOSTS",
+    "CSRF_TRUSTED_ORIGINS",
+    "EXECDASH_TIME_ZONE",
+    "EXECDASH_DORA_YEAR",
+    "SECURE_COOKIES",
+    "EXECDASH_RECOMPUTE_DELAY_SECONDS",
+    "EXECDASH_SQLITE_PATH",
+    "EXECDASH_TESTING",
+    "LOG_LEVEL",
 )
 PROBE = """
 import json
@@ -46,8 +57,13 @@ def load(**env: str) -> dict:
     clean = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARS}
     clean.update(env, DJANGO_SETTINGS_MODULE="execdash.settings")
     done = subprocess.run(
-        [sys.executable, "-c", PROBE], cwd=ROOT, env=clean, capture_output=True, text=True,
-        timeout=60, check=False,
+        [sys.executable, "-c", PROBE],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])

@@ -1,0 +1,191 @@
+"""`seed_demo`: realistic, deterministic, idempotent demo data; `ensure_demo_admin`."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db.models import Count, F, Q
+from django.utils import timezone
+
+from apps.focus.models import FocusKind, FocusPeriod
+from apps.incidents.models import Incident
+from apps.metrics.models import WeeklyRollup
+from apps.outcomes.models import Outcome, OutcomeMeasurement
+from apps.releases.models import Release
+from apps.teams.models import Membership, Team
+
+pytestmark = pytest.mark.django_db
+
+MODELS = (
+    Team,
+    get_user_model(),
+    Membership,
+    FocusPeriod,
+    Release,
+    Incident,
+    Outcome,
+    OutcomeMeasurement,
+    WeeklyRollup,
+)
+
+
+def seed(**options: int) -> str:
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out, **options)
+    return out.getvalue()
+
+
+def counts() -> dict[str, int]:
+    return {m.__name__: m.objects.count() for m in MODELS}
+
+
+def snapshot() -> set[tuple]:  # type: ignore[type-arg]
+    releases = Release.objects.values_list(
+        "team__slug",
+        "external_id",
+        "service",
+        "version",
+        "deployed_at",
+        "status",
+        "first_commit_at",
+        "change_count",
+        "deployed_by",
+    )
+    incidents = Incident.objects.values_list(
+        "team__slug",
+        "external_id",
+        "title",
+        "severity",
+        "started_at",
+        "resolved_at",
+        "cause",
+        "caused_by__external_id",
+    )
+    return set(releases) | set(incidents)
+
+
+def test_running_twice_changes_nothing() -> None:
+    first_out = seed(teams=3, weeks=6, seed=3)
+    first, rows = counts(), snapshot()
+    assert first["Team"] == 3
+    assert first["Release"] > 50
+    second_out = seed(teams=3, weeks=6, seed=3)
+    assert counts() == first
+    assert snapshot() == rows
+    assert "Demo data:" in first_out
+    assert "already present" in second_out
+
+
+def test_the_same_seed_and_day_give_the_same_data() -> None:
+    seed(teams=2, weeks=4, seed=11)
+    rows = snapshot()
+    for model in (Incident, Release, FocusPeriod, OutcomeMeasurement, Outcome, Membership, Team):
+        model.objects.all().delete()
+    seed(teams=2, weeks=4, seed=11)
+    assert snapshot() == rows
+    Incident.objects.all().delete()
+    Release.objects.all().delete()
+    seed(teams=2, weeks=4, seed=12)
+    assert snapshot() != rows
+
+
+def test_the_data_is_realistic() -> None:
+    seed(teams=5, weeks=12, seed=7)
+    assert set(Team.objects.values_list("slug", flat=True)) == {
+        "payments",
+        "search",
+        "mobile",
+        "platform",
+        "growth",
+    }
+    for team in Team.objects.all():
+        roles = set(team.memberships.values_list("role", flat=True))
+        assert roles == {Membership.Role.MANAGER, Membership.Role.MEMBER}
+        current = FocusPeriod.objects.filter(team=team, ends_on__isnull=True)
+        assert current.count() == 1
+        assert team.releases.count() > 0
+    incidents = Incident.objects.all()
+    assert set(incidents.values_list("severity", flat=True)) == set(Incident.Severity.values)
+    assert set(incidents.values_list("cause", flat=True)) == set(Incident.Cause.values)
+    assert incidents.filter(caused_by__isnull=False).exists()
+    assert 1 <= incidents.filter(resolved_at__isnull=True).count() <= 4
+    resolved = incidents.filter(resolved_at__isnull=False)
+    hours = sorted((i.resolved_at - i.started_at).total_seconds() / 3600 for i in resolved)
+    assert hours[0] < 1 < hours[-1]  # a long tail: minutes to many hours
+    releases = Release.objects.all()
+    assert releases.filter(status=Release.Status.FAILED).exists()
+    assert releases.filter(status=Release.Status.ROLLED_BACK).exists()
+    assert releases.filter(fixes_incident__isnull=False).exists()
+    assert not releases.filter(first_commit_at__isnull=True).exists()
+    assert not releases.filter(first_commit_at__gt=F("deployed_at")).exists()
+    now = timezone.now()
+    assert not releases.filter(deployed_at__gt=now).exists()
+    assert not incidents.filter(started_at__gt=now).exists()
+    assert not incidents.filter(caused_by__deployed_at__gt=F("started_at")).exists()
+    # Several deploys a week per team on average.
+    per_team = releases.values("team").annotate(n=Count("id"))
+    assert all(row["n"] / 12 >= 1 for row in per_team)
+    # Focus periods tell stories: one overdue revisit, one awaiting sign-off, and a
+    # throughput focus on the team whose stability is poor.
+    today = timezone.localdate()
+    periods = FocusPeriod.objects.filter(ends_on__isnull=True)
+    assert periods.filter(revisit_on__lt=today).exists()
+    assert periods.filter(status=FocusPeriod.Status.PROPOSED).exists()
+    growth = periods.get(team__slug="growth")
+    assert growth.kind.slug == FocusKind.THROUGHPUT
+    failed = (
+        Release.objects.filter(team__slug="growth")
+        .filter(Q(status__in=["failed", "rolled_back"]) | Q(caused_incidents__isnull=False))
+        .distinct()
+        .count()
+    )
+    assert failed / Release.objects.filter(team__slug="growth").count() > 0.15
+    # Outcomes with weekly measurements, one organization-wide.
+    assert Outcome.objects.filter(team__isnull=True).exists()
+    assert OutcomeMeasurement.objects.count() >= Outcome.objects.count() * 11
+    # Rollups were recomputed at the end.
+    assert WeeklyRollup.objects.filter(team__slug="payments").count() >= 12
+
+
+def test_demo_users_can_log_in(client) -> None:  # type: ignore[no-untyped-def]
+    seed(teams=1, weeks=1, seed=1)
+    assert client.login(username="maya.payments", password="execdash-demo")
+
+
+def test_seeding_keeps_a_teams_own_focus_history() -> None:
+    seed(teams=1, weeks=2, seed=1)
+    before = list(FocusPeriod.objects.values_list("id", "starts_on", "ends_on"))
+    seed(teams=1, weeks=8, seed=1)  # another span would place periods elsewhere
+    assert list(FocusPeriod.objects.values_list("id", "starts_on", "ends_on")) == before
+
+
+def test_ensure_demo_admin_is_idempotent_and_prints_credentials(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.DEBUG = True
+    for _ in range(2):
+        out = io.StringIO()
+        call_command("ensure_demo_admin", stdout=out)
+        assert "username admin, password execdash-demo" in out.getvalue()
+    admin = get_user_model().objects.get(username="admin")
+    assert admin.is_superuser
+    assert admin.is_staff
+    assert admin.check_password("execdash-demo")
+    admin.set_password("something-else-entirely")
+    admin.save()
+    out = io.StringIO()
+    call_command("ensure_demo_admin", stdout=out)
+    assert "password was changed" in out.getvalue()
+    admin.refresh_from_db()
+    assert admin.check_password("something-else-entirely")
+
+
+def test_ensure_demo_admin_refuses_in_production(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.DEBUG = False
+    with pytest.raises(CommandError):
+        call_command("ensure_demo_admin", stdout=io.StringIO())
+    assert not get_user_model().objects.filter(username="admin").exists()
+    call_command("ensure_demo_admin", "--force", stdout=io.StringIO())
+    assert get_user_model().objects.filter(username="admin").exists()
