@@ -23,7 +23,7 @@ class TokenForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         teams = Team.objects.order_by("name").values_list("slug", "name")
-        self.fields["scope"].choices = [
+        self.fields["scope"].choices = [  # type: ignore[attr-defined]
             ("", "Choose…"),
             *[(slug, f"Team: {name}") for slug, name in teams],
             (ORGANIZATION, "The whole organization (admin)"),

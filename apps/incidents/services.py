@@ -143,7 +143,7 @@ def incident_upsert(
     """Idempotent ingestion: the same (team, source, external_id) updates, never duplicates."""
     if external_id:
         existing = (
-            Incident.objects.select_for_update()
+            Incident.objects.select_for_update(of=("self",))
             .select_related("team", "caused_by")
             .filter(team=team, source=source, external_id=external_id)
             .first()

@@ -11,6 +11,7 @@ from apps.api.auth import team_for_token, token_of
 from apps.api.errors import ApiError
 from apps.api.schemas import Error, MetricsOut, MetricsQuery
 from apps.core.timezones import org_tz
+from apps.metrics.selectors import api_metrics
 
 router = Router(tags=["metrics"])
 
@@ -51,6 +52,4 @@ def get_metrics(request: HttpRequest, query: Query[MetricsQuery]) -> dict[str, A
     `computed_at` says how fresh the answer is."""
     team = team_for_token(token_of(request), query.team, unknown_status=400, required=False)
     start, end = metrics_window(query.start, query.end)
-    from apps.metrics.selectors import api_metrics
-
     return api_metrics(team=team, start=start, end=end)
