@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from django.db import IntegrityError
 from django.db.models import QuerySet
 
 from apps.api.errors import ApiError
@@ -26,3 +28,13 @@ def page_of(qs: QuerySet[Any], filters: WindowQuery) -> dict[str, Any]:
         "offset": filters.offset,
         "items": list(qs[filters.offset : filters.offset + filters.limit]),
     }
+
+
+def upsert_retrying[T](write: Callable[[], T]) -> T:
+    """Run an idempotent upsert; if a concurrent request inserted the same external_id
+    first (a unique-constraint race), run it once more: it then finds and updates that row.
+    """
+    try:
+        return write()
+    except IntegrityError:
+        return write()

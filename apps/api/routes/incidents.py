@@ -7,7 +7,7 @@ from ninja import Query, Router, Status
 
 from apps.api.auth import team_for_token, token_of
 from apps.api.errors import ApiError
-from apps.api.routes.common import page_of
+from apps.api.routes.common import page_of, upsert_retrying
 from apps.api.schemas import Error, IncidentIn, IncidentOut, IncidentPage, WindowQuery
 from apps.api.selectors import incidents_list, release_by_ref
 from apps.incidents.models import Incident
@@ -84,8 +84,8 @@ def post_incident(request: HttpRequest, payload: IncidentIn) -> Status[Incident]
         if name in sent:
             fields[name] = getattr(payload, name) or ""
     fields.update(_cause_fields(payload, team, existing))
-    incident, created = incident_upsert(
-        team=team, source=Source.API, external_id=external_id, **fields
+    incident, created = upsert_retrying(
+        lambda: incident_upsert(team=team, source=Source.API, external_id=external_id, **fields)
     )
     incident = Incident.objects.select_related("team", "caused_by").get(pk=incident.pk)
     return Status(201 if created else 200, incident)

@@ -8,7 +8,7 @@ from ninja import Query, Router, Status
 
 from apps.api.auth import team_for_token, token_of
 from apps.api.errors import ApiError
-from apps.api.routes.common import page_of
+from apps.api.routes.common import page_of, upsert_retrying
 from apps.api.schemas import Error, ReleaseIn, ReleaseOut, ReleasePage, WindowQuery
 from apps.api.selectors import incident_by_ref, releases_list
 from apps.releases.models import Release, Source
@@ -57,11 +57,9 @@ def post_release(request: HttpRequest, payload: ReleaseIn) -> Status[Release]:
                     },
                 )
             fields["fixes_incident"] = incident
-    release, created = release_upsert(
-        team=team,
-        source=Source.API,
-        external_id=(payload.external_id or "").strip() or None,
-        **fields,
+    external_id = (payload.external_id or "").strip() or None
+    release, created = upsert_retrying(
+        lambda: release_upsert(team=team, source=Source.API, external_id=external_id, **fields)
     )
     release = (
         Release.objects.select_related("team", "fixes_incident")
