@@ -46,6 +46,7 @@ KIND_COLOURS = {
 }
 OTHER_KIND_COLOUR = "#6b7580"
 BAND_OPACITY = 0.12
+DATA_TOP = 0.8  # the data takes the lower 80 % of a plot, the markers the strip above
 
 
 def kind_colour(slug: str) -> str:
@@ -240,7 +241,7 @@ def _layout(
     ]
     return {
         "title": {"text": html.escape(title), "x": 0, "xanchor": "left", "font": {"size": 15}},
-        "height": 260,
+        "height": 280,
         "margin": {"l": 56, "r": 56, "t": 48, "b": 36},
         "paper_bgcolor": "rgba(0,0,0,0)",
         "plot_bgcolor": "rgba(0,0,0,0)",
@@ -259,13 +260,20 @@ def _layout(
             "fixedrange": True,
         },
         "yaxis": {
+            "domain": [0, DATA_TOP],
             "title": {"text": y_title},
             "rangemode": "tozero",
             "gridcolor": "#e3e7eb",
             "fixedrange": True,
         },
-        # Markers live on their own invisible axis, pinned near the top of the plot.
-        "yaxis9": {"overlaying": "y", "range": [0, 1], "visible": False, "fixedrange": True},
+        # Markers live on their own invisible axis in a strip above the data, so they never
+        # hide a bar or a point; the focus bands span both.
+        "yaxis9": {
+            "domain": [DATA_TOP + 0.02, 1],
+            "range": [0, 1],
+            "visible": False,
+            "fixedrange": True,
+        },
         "shapes": shapes,
         "annotations": annotations,
     }
@@ -274,8 +282,8 @@ def _layout(
 def _marker_traces(markers: Sequence[Marker], tz: dt.tzinfo | None) -> list[go.Scatter]:
     traces = []
     groups = (
-        ("incident", "SEV1/SEV2 incident", "triangle-down", ORANGE, 0.95),
-        ("failed_release", "failed release", "x", DARK, 0.86),
+        ("incident", "SEV1/SEV2 incident", "triangle-down", ORANGE, 0.7),
+        ("failed_release", "failed release", "x", DARK, 0.25),
     )
     for kind, name, symbol, colour, y in groups:
         chosen = [m for m in markers if m.kind == kind]

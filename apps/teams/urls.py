@@ -8,5 +8,6 @@ app_name = "teams"
 
 urlpatterns = [
     path("", views.overview, name="overview"),
+    path("definitions/", views.definitions, name="definitions"),
     path("teams/<slug:slug>/", views.team_detail, name="detail"),
 ]

@@ -1,15 +1,144 @@
+"""The dashboard: the overview (home page), a team's page, and the metric definitions.
+
+One URL serves a page or, for htmx, the fragment being swapped (`page.html#fragment`);
+authorization is checked in the view for the fragment too. A history restore (the back
+button with an empty htmx cache) gets the whole page.
+"""
+
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+import datetime as dt
+from typing import Any
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import trigger_client_event
 
-from apps.core.permissions import team_for_user, visible_teams
+from apps.core.permissions import is_org_admin, team_for_user, visible_teams
+from apps.core.timezones import org_tz
+from apps.metrics.formulas import DORA_LEVELS, MIN_SAMPLES_FOR_LEVEL
+from apps.teams import selectors
+from apps.teams.forms import DateRangeForm
+
+# htmx targets of the team page, and the partial each one is rendered from.
+TEAM_FRAGMENTS = {"team-numbers": "numbers", "team-charts": "charts"}
 
 
+def _fragment(request: HttpRequest) -> str | None:
+    """The htmx target being swapped, or None when the whole page is wanted."""
+    htmx = request.htmx  # type: ignore[attr-defined]
+    if not htmx or htmx.history_restore_request:
+        return None
+    return htmx.target or "content"
+
+
+def _range_form(request: HttpRequest) -> tuple[DateRangeForm, selectors.DateRange]:
+    form = DateRangeForm(request.GET or None, today=_today())
+    return form, form.date_range()
+
+
+@require_GET
+@vary_on_headers("HX-Request")
 def overview(request: HttpRequest) -> HttpResponse:
-    return render(request, "teams/overview.html", {"teams": visible_teams(request.user)})
+    form, date_range = _range_form(request)
+    teams = list(visible_teams(request.user).only("id", "name", "slug"))
+    data = selectors.overview(teams=teams, date_range=date_range, today=_today())
+    context: dict[str, Any] = {
+        "overview": data,
+        "date_range": date_range,
+        "range_form": form,
+        "range_error": form.error_text(),
+        "presets": selectors.preset_links(date_range),
+        "nav_teams": teams,  # the navigation lists the same teams: no second query
+        "is_org_admin": is_org_admin(request.user),
+    }
+    template = "teams/overview.html"
+    if _fragment(request):
+        template += "#content"
+    return render(request, template, context)
 
 
+@require_GET
+@vary_on_headers("HX-Request")
 def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    team = team_for_user(request.user, slug)
-    return render(request, "teams/detail.html", {"team": team})
+    fragment = _fragment(request)
+    partial = TEAM_FRAGMENTS.get(fragment or "")
+    if partial:
+        team = team_for_user(request.user, slug)
+        nav_teams = None
+    else:
+        # The whole page lists the viewer's teams in its navigation anyway: one query gives
+        # both, and a team the viewer may not see is a 404 as with team_for_user.
+        nav_teams = list(visible_teams(request.user))
+        team = next((t for t in nav_teams if t.slug == slug), None)
+        if team is None:
+            raise Http404("No such team")
+    form, date_range = _range_form(request)
+    context: dict[str, Any] = {
+        "team": team,
+        "date_range": date_range,
+        "range_form": form,
+        "range_error": form.error_text(),
+        "presets": selectors.preset_links(date_range),
+    }
+    if partial == "numbers":
+        # The polling fragment. Once the numbers are fresh it comes back without its
+        # trigger (so polling stops) and tells the charts to redraw from the new rollups.
+        page = selectors.team_page(team=team, date_range=date_range, today=_today())
+        context.update(page=page, numbers=_numbers(team, date_range, page))
+        response = render(request, "teams/detail.html#numbers", context)
+        if not context["numbers"]["pending"]:
+            trigger_client_event(response, "execdash:fresh")
+        return response
+    if partial == "charts":
+        periods = selectors.team_periods(team)
+        context["charts"] = selectors.team_charts(team=team, date_range=date_range, periods=periods)
+        return render(request, "teams/detail.html#charts", context)
+
+    page = selectors.team_page(team=team, date_range=date_range, today=_today())
+    context.update(
+        page=page,
+        nav_teams=nav_teams,
+        numbers=_numbers(team, date_range, page),
+        charts=selectors.team_charts(team=team, date_range=date_range, periods=page.periods),
+        incidents=selectors.latest_incidents(team=team, date_range=date_range),
+        releases=selectors.latest_releases(team=team, date_range=date_range),
+    )
+    template = "teams/detail.html#content" if fragment else "teams/detail.html"
+    return render(request, template, context)
+
+
+def _today() -> dt.date:
+    return timezone.localdate(timezone=org_tz())
+
+
+def _numbers(
+    team: Any, date_range: selectors.DateRange, page: selectors.TeamPage
+) -> dict[str, Any]:
+    numbers = selectors.team_numbers(team=team, date_range=date_range)
+    return {
+        "window": numbers.window,
+        "pending": numbers.pending,
+        "computed_at": numbers.computed_at,
+        "warnings": selectors.stability_warnings(page.current_focus, numbers.window),
+    }
+
+
+@require_GET
+def definitions(request: HttpRequest) -> HttpResponse:
+    """How every number is computed (METRICS.md, in the product's words)."""
+    year = settings.EXECDASH_DORA_YEAR
+    return render(
+        request,
+        "teams/definitions.html",
+        {
+            "dora_year": year,
+            "dora_rows": selectors.dora_table(DORA_LEVELS[year]),
+            "min_samples": MIN_SAMPLES_FOR_LEVEL,
+            "org_time_zone": settings.EXECDASH_TIME_ZONE,
+        },
+    )

@@ -196,6 +196,14 @@ def dora_badge(level: str | None, metric_name: str = "") -> SafeString:
 
 
 @register.filter
+def elapsed(start: dt.datetime | None, end: dt.datetime | None) -> str | SafeString:
+    """`{{ incident.started_at|elapsed:incident.resolved_at }}` → "1 h 25 min"."""
+    if start is None or end is None:
+        return no_data_mark()
+    return format_duration((end - start).total_seconds())
+
+
+@register.filter
 def ago(moment: dt.datetime | None) -> str:
     """`computed {{ run.computed_at|ago }}` → "computed 3 min ago"."""
     return format_ago(moment)

@@ -1,0 +1,644 @@
+"""Reads of the dashboard: the overview's team cards and org totals, and a team's page.
+
+Every function here runs a constant number of queries, whatever the number of teams: the
+metrics come from `apps.metrics.selectors` (rollups and snapshots), everything else is one
+query per kind of row (focus periods, open incidents, markers), never one per team.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from django.db.models import Count, Q
+from django.urls import reverse
+
+from apps.core.templatetags.formatting import (
+    LEVEL_LABELS,
+    format_count,
+    format_duration,
+    format_per_week,
+    format_rate,
+)
+from apps.core.timezones import org_tz, window_bounds
+from apps.focus.models import FocusKind, FocusPeriod
+from apps.incidents.models import Incident
+from apps.metrics import charts
+from apps.metrics import selectors as metrics
+from apps.releases.models import FAILED_STATUSES, Release
+from apps.teams.models import Team
+
+# --- date ranges -------------------------------------------------------------------------
+
+PRESETS: dict[str, tuple[int, str]] = {
+    "4w": (4, "Last 4 weeks"),
+    "13w": (13, "Last 13 weeks"),
+    "26w": (26, "Last 26 weeks"),
+    "52w": (52, "Last 52 weeks"),
+}
+PRESET_HINT = "Whole weeks, Monday to Sunday, up to the last one that has ended."
+DEFAULT_PRESET = "13w"
+MAX_RANGE_DAYS = 3 * 52 * 7  # three years: enough for a review, small enough to draw
+SPARKLINE_WEEKS = 12
+SEVERE = (Incident.Severity.SEV1, Incident.Severity.SEV2)
+PK_SENTINEL = 987654321
+PK_PLACEHOLDER = str(PK_SENTINEL)
+MARKER_LIMIT = 500  # per kind on a chart; more would be unreadable anyway
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """A window `[start, end)` of local dates in the organization's time zone."""
+
+    start: dt.date
+    end: dt.date
+    preset_key: str | None = None
+
+    @classmethod
+    def preset(cls, key: str, today: dt.date) -> DateRange:
+        """The last N full ISO weeks before the current one (the worker pre-computes these)."""
+        weeks, _label = PRESETS[key]
+        start, end = metrics.preset_window(weeks, today=today)
+        return cls(start=start, end=end, preset_key=key)
+
+    @classmethod
+    def custom(cls, first_day: dt.date, last_day: dt.date) -> DateRange:
+        return cls(start=first_day, end=last_day + dt.timedelta(days=1))
+
+    @property
+    def last_day(self) -> dt.date:
+        return self.end - dt.timedelta(days=1)
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days
+
+    def previous(self) -> DateRange:
+        """The range of the same length just before this one."""
+        return DateRange(start=self.start - dt.timedelta(days=self.days), end=self.start)
+
+    @property
+    def query(self) -> str:
+        if self.preset_key:
+            return f"range={self.preset_key}"
+        return f"start={self.start.isoformat()}&end={self.last_day.isoformat()}"
+
+    @property
+    def label(self) -> str:
+        if self.preset_key:
+            return PRESETS[self.preset_key][1]
+        return f"{_day(self.start)} to {_day(self.last_day)}"
+
+    @property
+    def span(self) -> str:
+        return f"{_day(self.start)} \u2013 {_day(self.last_day)}"
+
+    @property
+    def chart_start(self) -> dt.date:
+        """The Monday of the first week: weekly buckets are whole ISO weeks."""
+        return self.start - dt.timedelta(days=self.start.weekday())
+
+    def mondays(self) -> list[dt.date]:
+        monday, out = self.chart_start, []
+        while monday < self.end:
+            out.append(monday)
+            monday += dt.timedelta(days=7)
+        return out
+
+
+def _day(value: dt.date) -> str:
+    return f"{value.day} {value:%b %Y}"
+
+
+def preset_links(current: DateRange) -> list[dict[str, Any]]:
+    return [
+        {"key": key, "label": label, "query": f"range={key}", "active": current.preset_key == key}
+        for key, (_weeks, label) in PRESETS.items()
+    ]
+
+
+# --- changes against the previous range -------------------------------------------------
+
+Better = Literal["up", "down"]
+
+
+@dataclass(frozen=True)
+class Change:
+    """How a number moved against the previous range, in words as well as an arrow."""
+
+    arrow: str  # "▲", "▼" or ""
+    amount: str  # "1.2", "3.1 points", "2 h 5 min"
+    verdict: str  # "better", "worse", "no change", "no earlier data"
+
+    @property
+    def css(self) -> str:
+        return {"better": "better", "worse": "worse"}.get(self.verdict, "same")
+
+    @property
+    def text(self) -> str:
+        if not self.arrow:
+            return self.verdict
+        return f"{self.arrow} {self.amount}, {self.verdict}"
+
+
+def change_of(
+    current: float | None, previous: float | None, *, better: Better, unit: str
+) -> Change:
+    """`unit` is "count", "per_week", "rate" (in percentage points) or "duration"."""
+    if current is None or previous is None:
+        return Change("", "", "no earlier data")
+    delta = current - previous
+    if abs(delta) < 1e-9:
+        return Change("", "", "no change")
+    size = abs(delta)
+    if unit == "rate":
+        amount = format_rate(size).replace(" %", " points")
+    elif unit == "duration":
+        amount = format_duration(size)
+    elif unit == "per_week":
+        amount = f"{format_per_week(size)} a week"
+    else:
+        amount = format_count(size)
+    improved = (delta > 0) == (better == "up")
+    return Change("▲" if delta > 0 else "▼", amount, "better" if improved else "worse")
+
+
+@dataclass(frozen=True)
+class Total:
+    name: str
+    value: str
+    change: Change
+    definition: str
+    value_missing: bool = False
+
+
+def org_totals(current: Any, previous: Any) -> list[Total]:
+    """The overview's top strip from two WindowMetrics of the organization."""
+    ttr_now, ttr_before = current.time_to_restore, previous.time_to_restore
+    return [
+        Total(
+            name="Deployments per week",
+            value=format_per_week(current.deployment_frequency_per_week),
+            change=change_of(
+                current.deployment_frequency_per_week,
+                previous.deployment_frequency_per_week,
+                better="up",
+                unit="per_week",
+            ),
+            definition="deployment-frequency",
+            value_missing=current.deployment_frequency_per_week is None,
+        ),
+        Total(
+            name="Change failure rate",
+            value=format_rate(current.change_failure_rate),
+            change=change_of(
+                current.change_failure_rate,
+                previous.change_failure_rate,
+                better="down",
+                unit="rate",
+            ),
+            definition="change-failure-rate",
+            value_missing=current.change_failure_rate is None,
+        ),
+        Total(
+            name="Time to restore (median)",
+            value=format_duration(ttr_now.median),
+            change=change_of(ttr_now.median, ttr_before.median, better="down", unit="duration"),
+            definition="time-to-restore",
+            value_missing=ttr_now.median is None,
+        ),
+        Total(
+            name="Open incidents at the end of the range",
+            value=format_count(current.open_incidents),
+            change=change_of(
+                current.open_incidents, previous.open_incidents, better="down", unit="count"
+            ),
+            definition="open-incidents",
+            value_missing=current.open_incidents is None,
+        ),
+    ]
+
+
+# --- stability-first warnings -------------------------------------------------------------
+
+POOR_STABILITY = ("low", "medium")
+
+
+def stability_warnings(focus: FocusPeriod | None, window: Any) -> list[str]:
+    """ "Throughput focus while change failure rate is 22 % (low)": stability comes first.
+
+    A team that declares a throughput focus while its time to restore or change failure
+    rate sits at a medium or low DORA level is told so, with the numbers.
+    """
+    if focus is None or focus.kind.slug != FocusKind.THROUGHPUT or window is None:
+        return []
+    levels = window.levels or {}
+    poor = []
+    if levels.get("change_failure_rate") in POOR_STABILITY:
+        poor.append(
+            f"change failure rate is {format_rate(window.change_failure_rate)} "
+            f"({LEVEL_LABELS[levels['change_failure_rate']]})"
+        )
+    if levels.get("time_to_restore") in POOR_STABILITY:
+        poor.append(
+            f"time to restore is {format_duration(window.time_to_restore.median)} "
+            f"({LEVEL_LABELS[levels['time_to_restore']]})"
+        )
+    if not poor:
+        return []
+    return [f"{focus.kind.name} focus while {' and '.join(poor)}"]
+
+
+# --- the overview -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CardNumber:
+    name: str
+    value: str
+    level: str
+    sparkline: str
+    definition: str
+    metric: str
+    value_missing: bool = False
+
+
+@dataclass
+class TeamCard:
+    team: Team
+    focus: FocusPeriod | None
+    revisit_due: bool
+    open_incidents: int
+    open_severe: int
+    warnings: list[str]
+    numbers: list[CardNumber] = field(default_factory=list)
+    computed_at: dt.datetime | None = None
+
+    @property
+    def attention(self) -> tuple[bool, bool, bool, str]:
+        """Sort key: open SEV1/SEV2 first, then stability warnings, then overdue revisits."""
+        return (
+            self.open_severe == 0,
+            not self.warnings,
+            not self.revisit_due,
+            self.team.name.casefold(),
+        )
+
+
+@dataclass
+class Overview:
+    date_range: DateRange
+    cards: list[TeamCard]
+    totals: list[Total]
+    computed_at: dt.datetime | None
+    pending: bool
+
+
+def current_focus_by_team(team_ids: Sequence[int], today: dt.date) -> dict[int, FocusPeriod]:
+    """Each team's focus period covering today (one query)."""
+    periods = (
+        FocusPeriod.objects.filter(team_id__in=team_ids, starts_on__lte=today)
+        .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today))
+        .select_related("kind")
+        .order_by("team_id", "-starts_on")
+    )
+    out: dict[int, FocusPeriod] = {}
+    for period in periods:
+        out.setdefault(period.team_id, period)
+    return out
+
+
+def open_incidents_by_team(team_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """Incidents open right now per team and severity (one grouped query)."""
+    rows = (
+        Incident.objects.filter(team_id__in=team_ids, resolved_at__isnull=True)
+        .values_list("team_id", "severity")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    out: dict[int, dict[str, int]] = defaultdict(dict)
+    for team_id, severity, n in rows:
+        out[team_id][severity] = n
+    return out
+
+
+def _weekly_values(weeks: Sequence[charts.Week]) -> dict[str, list[float | None]]:
+    return {
+        "time_to_restore": [w.ttr_median for w in weeks],
+        "change_failure_rate": [w.change_failure_rate for w in weeks],
+        "deployment_frequency": [float(w.deployments) for w in weeks],
+        "lead_time": [w.lead_median for w in weeks],
+    }
+
+
+def _sparkline_mondays(date_range: DateRange) -> list[dt.date]:
+    """The 12 ISO weeks up to the end of the range (its last, maybe partial, week included)."""
+    last_monday = date_range.last_day - dt.timedelta(days=date_range.last_day.weekday())
+    return [last_monday - dt.timedelta(weeks=n) for n in range(SPARKLINE_WEEKS - 1, -1, -1)]
+
+
+def card_numbers(window: Any, weeks: Sequence[charts.Week]) -> list[CardNumber]:
+    levels = (window.levels if window else None) or {}
+    series = _weekly_values(weeks)
+
+    def spark(metric: str, name: str) -> str:
+        return charts.sparkline_svg(series[metric], label=f"{name}, last 12 weeks")
+
+    ttr = window.time_to_restore.median if window else None
+    cfr = window.change_failure_rate if window else None
+    freq = window.deployment_frequency_per_week if window else None
+    lead = window.lead_time.median if window else None
+    return [
+        CardNumber(
+            name="Time to restore",
+            value=format_duration(ttr),
+            level=levels.get("time_to_restore", "not_enough_data"),
+            sparkline=spark("time_to_restore", "Time to restore"),
+            definition="time-to-restore",
+            metric="time_to_restore",
+            value_missing=ttr is None,
+        ),
+        CardNumber(
+            name="Change failure rate",
+            value=format_rate(cfr),
+            level=levels.get("change_failure_rate", "not_enough_data"),
+            sparkline=spark("change_failure_rate", "Change failure rate"),
+            definition="change-failure-rate",
+            metric="change_failure_rate",
+            value_missing=cfr is None,
+        ),
+        CardNumber(
+            name="Deploys per week",
+            value=format_per_week(freq),
+            level=levels.get("deployment_frequency", "not_enough_data"),
+            sparkline=spark("deployment_frequency", "Deployments per week"),
+            definition="deployment-frequency",
+            metric="deployment_frequency",
+            value_missing=freq is None,
+        ),
+        CardNumber(
+            name="Lead time",
+            value=format_duration(lead),
+            level=levels.get("lead_time", "not_enough_data"),
+            sparkline=spark("lead_time", "Lead time"),
+            definition="lead-time",
+            metric="lead_time",
+            value_missing=lead is None,
+        ),
+    ]
+
+
+def overview(*, teams: Sequence[Team], date_range: DateRange, today: dt.date) -> Overview:
+    """Everything the overview shows, in a constant number of queries."""
+    team_ids = [t.id for t in teams]
+    previous = date_range.previous()
+    current_org = metrics.window_metrics(team=None, start=date_range.start, end=date_range.end)
+    previous_org = metrics.window_metrics(team=None, start=previous.start, end=previous.end)
+    totals = org_totals(current_org, previous_org)
+    if not teams:
+        return Overview(date_range, [], totals, current_org.computed_at, pending=False)
+
+    windows = metrics.window_metrics_for_teams(
+        teams=teams, start=date_range.start, end=date_range.end
+    )
+    mondays = _sparkline_mondays(date_range)
+    series = metrics.weekly_series(
+        scopes=team_ids, start=mondays[0], end=mondays[-1] + dt.timedelta(days=7)
+    )
+    focus = current_focus_by_team(team_ids, today)
+    open_now = open_incidents_by_team(team_ids)
+    pending = metrics.pending_recompute(team_ids=team_ids)
+
+    cards = []
+    for team in teams:
+        window = windows.get(team.id)
+        period = focus.get(team.id)
+        by_severity = open_now.get(team.id, {})
+        weeks = charts.dense_weeks(series.get(team.id, []), mondays)
+        cards.append(
+            TeamCard(
+                team=team,
+                focus=period,
+                revisit_due=bool(period and period.revisit_overdue(today)),
+                open_incidents=sum(by_severity.values()),
+                open_severe=sum(by_severity.get(s, 0) for s in SEVERE),
+                warnings=stability_warnings(period, window),
+                numbers=card_numbers(window, weeks),
+                computed_at=window.computed_at if window else None,
+            )
+        )
+    cards.sort(key=lambda card: card.attention)
+    return Overview(date_range, cards, totals, current_org.computed_at, pending=bool(pending))
+
+
+# --- a team's page ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimelineBand:
+    band: charts.Band
+    left: float  # percent of the range
+    width: float
+    period: FocusPeriod
+
+
+@dataclass
+class TeamNumbers:
+    """A team's numbers for the range, and how fresh they are."""
+
+    window: Any
+    pending: bool
+
+    @property
+    def computed_at(self) -> dt.datetime | None:
+        return self.window.computed_at
+
+
+@dataclass
+class TeamPage:
+    team: Team
+    date_range: DateRange
+    periods: list[FocusPeriod]
+    current_focus: FocusPeriod | None
+    revisit_due: bool
+    timeline: list[TimelineBand]
+    warnings: list[str]
+
+
+def team_periods(team: Team) -> list[FocusPeriod]:
+    """All focus periods of a team, oldest first, with who proposed and aligned them."""
+    return list(
+        FocusPeriod.objects.filter(team=team)
+        .select_related("kind", "aligned_by", "proposed_by")
+        .order_by("starts_on")
+    )
+
+
+def current_of(periods: Sequence[FocusPeriod], today: dt.date) -> FocusPeriod | None:
+    covering = [p for p in periods if p.covers(today)]
+    return covering[-1] if covering else None
+
+
+def timeline_of(periods: Sequence[FocusPeriod], date_range: DateRange) -> list[TimelineBand]:
+    """Bands across the range, positioned in percent, for the HTML focus timeline."""
+    by_start = {p.starts_on: p for p in periods}
+    total = max(date_range.days, 1)
+    out = []
+    for band in charts.focus_bands(periods, date_range.start, date_range.end):
+        source = by_start.get(band.start) or next(p for p in periods if p.covers(band.start))
+        out.append(
+            TimelineBand(
+                band=band,
+                left=round((band.start - date_range.start).days / total * 100, 3),
+                width=round((band.end - band.start).days / total * 100, 3),
+                period=source,
+            )
+        )
+    return out
+
+
+def team_page(*, team: Team, date_range: DateRange, today: dt.date) -> TeamPage:
+    periods = team_periods(team)
+    current = current_of(periods, today)
+    return TeamPage(
+        team=team,
+        date_range=date_range,
+        periods=periods,
+        current_focus=current,
+        revisit_due=bool(current and current.revisit_overdue(today)),
+        timeline=timeline_of(periods, date_range),
+        warnings=[],
+    )
+
+
+def team_numbers(*, team: Team, date_range: DateRange) -> TeamNumbers:
+    window = metrics.window_metrics(team=team, start=date_range.start, end=date_range.end)
+    return TeamNumbers(window=window, pending=bool(metrics.pending_recompute(team_ids=[team.id])))
+
+
+def chart_markers(*, team: Team, date_range: DateRange) -> list[charts.Marker]:
+    """Failed releases and SEV1/SEV2 incidents in the range (two queries)."""
+    start, end = window_bounds(date_range.start, date_range.end, org_tz())
+    incidents = (
+        Incident.objects.filter(
+            team=team, started_at__gte=start, started_at__lt=end, severity__in=SEVERE
+        )
+        .only("id", "title", "severity", "service", "started_at", "resolved_at")
+        .order_by("-started_at")[:MARKER_LIMIT]
+    )
+    failed = (
+        Release.objects.filter(team=team, deployed_at__gte=start, deployed_at__lt=end)
+        .filter(Q(status__in=FAILED_STATUSES) | Q(caused_incidents__isnull=False))
+        .distinct()
+        .only("id", "service", "version", "status", "deployed_at")
+        .order_by("-deployed_at")[:MARKER_LIMIT]
+    )
+    # One reverse() per kind, not per marker: a year can hold hundreds of them.
+    incident_url = reverse("incidents:detail", kwargs={"slug": team.slug, "pk": PK_SENTINEL})
+    release_url = reverse("releases:detail", kwargs={"slug": team.slug, "pk": PK_SENTINEL})
+    markers = [
+        charts.Marker(
+            kind="incident",
+            at=incident.started_at,
+            title=incident.title,
+            detail=" · ".join(
+                part
+                for part in (
+                    incident.severity,
+                    incident.service,
+                    "open" if incident.resolved_at is None else "resolved",
+                )
+                if part
+            ),
+            url=incident_url.replace(PK_PLACEHOLDER, str(incident.pk)),
+        )
+        for incident in incidents
+    ]
+    markers += [
+        charts.Marker(
+            kind="failed_release",
+            at=release.deployed_at,
+            title=f"{release.service} {release.version}",
+            detail=(
+                release.get_status_display()
+                if release.status in FAILED_STATUSES
+                else "caused an incident"
+            ),
+            url=release_url.replace(PK_PLACEHOLDER, str(release.pk)),
+        )
+        for release in failed
+    ]
+    return markers
+
+
+def team_charts(
+    *, team: Team, date_range: DateRange, periods: Sequence[FocusPeriod]
+) -> list[charts.Chart]:
+    """The four charts of the team page, sharing one time axis (three queries)."""
+    mondays = date_range.mondays()
+    series = metrics.weekly_series(scopes=[team.id], start=mondays[0], end=date_range.end)
+    weeks = charts.dense_weeks(series.get(team.id, []), mondays)
+    chart_start = date_range.chart_start
+    return charts.team_charts(
+        weeks=weeks,
+        bands=charts.focus_bands(periods, chart_start, date_range.end),
+        markers=chart_markers(team=team, date_range=date_range),
+        start=chart_start,
+        end=date_range.end,
+        tz=org_tz(),
+    )
+
+
+def latest_incidents(*, team: Team, date_range: DateRange, limit: int = 5) -> list[Incident]:
+    start, end = window_bounds(date_range.start, date_range.end, org_tz())
+    return list(
+        Incident.objects.filter(team=team, started_at__gte=start, started_at__lt=end)
+        .select_related("caused_by")
+        .order_by("-started_at")[:limit]
+    )
+
+
+def latest_releases(*, team: Team, date_range: DateRange, limit: int = 5) -> list[Release]:
+    start, end = window_bounds(date_range.start, date_range.end, org_tz())
+    return list(
+        Release.objects.filter(team=team, deployed_at__gte=start, deployed_at__lt=end).order_by(
+            "-deployed_at"
+        )[:limit]
+    )
+
+
+# --- definitions --------------------------------------------------------------------------
+
+
+def dora_table(table: Any) -> list[dict[str, str]]:
+    """The benchmark year's cut-offs in words, one row per level (elite, high, medium, low)."""
+    freq, lead, cfr, ttr = (
+        table.deployment_frequency,
+        table.lead_time,
+        table.change_failure_rate,
+        table.time_to_restore,
+    )
+    rows = []
+    for i, level in enumerate(("elite", "high", "medium")):
+        rows.append(
+            {
+                "level": level,
+                "deployment_frequency": f"≥ {format_per_week(freq[i])} per week",
+                "lead_time": f"< {format_duration(lead[i])}",
+                "change_failure_rate": f"≤ {format_rate(cfr[i])}",
+                "time_to_restore": f"< {format_duration(ttr[i])}",
+            }
+        )
+    rows.append(
+        {
+            "level": "low",
+            "deployment_frequency": f"< {format_per_week(freq[2])} per week",
+            "lead_time": f"≥ {format_duration(lead[2])}",
+            "change_failure_rate": f"> {format_rate(cfr[2])}",
+            "time_to_restore": f"≥ {format_duration(ttr[2])}",
+        }
+    )
+    return rows

@@ -1,0 +1,81 @@
+// execdash: draws the Plotly figures that the server built.
+//
+// Every chart is an element `<div data-plotly="ID">` next to `<script type="application/json"
+// id="ID">` (Django's json_script). This file finds them, reads the JSON and calls
+// Plotly.newPlot; it runs again after htmx swaps a fragment and after the back button
+// restores a page. Clicking a marker with a link (a failed release, an incident) opens it.
+(function () {
+  "use strict";
+
+  var CONFIG = { displayModeBar: false, responsive: true, displaylogo: false };
+
+  function readFigure(id) {
+    var source = document.getElementById(id);
+    if (!source) {
+      return null;
+    }
+    try {
+      return JSON.parse(source.textContent);
+    } catch (err) {
+      return null;
+    }
+  }
+
+  function followMarker(event) {
+    var point = event && event.points && event.points[0];
+    var url = point && point.customdata;
+    // Only same-site paths: the figure is ours, but a link is never taken on trust.
+    if (typeof url === "string" && url.charAt(0) === "/" && url.charAt(1) !== "/") {
+      window.location.assign(url);
+    }
+  }
+
+  function draw(element) {
+    if (!window.Plotly) {
+      return;
+    }
+    var figure = readFigure(element.getAttribute("data-plotly"));
+    if (!figure) {
+      return;
+    }
+    element.setAttribute("data-drawn", "pending");
+    if (element.classList.contains("js-plotly-plot")) {
+      window.Plotly.purge(element);
+    }
+    // A restored history snapshot may hold a stale drawing: start from an empty element.
+    element.textContent = "";
+    window.Plotly.newPlot(element, figure.data || [], figure.layout || {}, CONFIG).then(
+      function (plot) {
+        plot.on("plotly_click", followMarker);
+        element.setAttribute("data-drawn", "true");
+      }
+    );
+  }
+
+  // Draws every chart not drawn yet (after a swap, only the new ones are).
+  function drawAll() {
+    var elements = document.querySelectorAll("[data-plotly]:not([data-drawn])");
+    for (var i = 0; i < elements.length; i++) {
+      draw(elements[i]);
+    }
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", drawAll);
+  } else {
+    drawAll();
+  }
+  document.addEventListener("htmx:afterSettle", drawAll);
+  document.addEventListener("htmx:historyRestore", drawAll);
+
+  // Before htmx snapshots the page for the back button, drop the drawings: the snapshot
+  // keeps the JSON and the charts are drawn again on restore.
+  document.addEventListener("htmx:beforeHistorySave", function () {
+    var drawn = document.querySelectorAll("[data-plotly].js-plotly-plot");
+    for (var i = 0; i < drawn.length; i++) {
+      window.Plotly.purge(drawn[i]);
+      drawn[i].textContent = "";
+      drawn[i].removeAttribute("data-drawn");
+    }
+  });
+})();
