@@ -39,16 +39,23 @@ def local_datetime_field(*, label: str, required: bool, help_text: str = "") -> 
 
 
 def apply_service_errors(
-    form: forms.Form, error: ValidationError, *, rename: dict[str, str] | None = None
+    form: forms.Form,
+    error: ValidationError,
+    *,
+    rename: dict[str, str] | None = None,
+    skip: set[str] | None = None,
 ) -> None:
     """Put a service's ValidationError({field: [messages]}) next to the form's fields.
-    `rename` maps a service field to the form field that chose it.
+    `rename` maps a service field to the form field that chose it; fields in `skip` keep
+    the errors they have.
     """
     if not hasattr(error, "error_dict"):
         form.add_error(None, error)
         return
     for field, messages in error.message_dict.items():
         name = (rename or {}).get(field, field)
+        if name in (skip or ()):
+            continue
         form.add_error(name if name in form.fields else None, messages)
 
 
@@ -107,16 +114,17 @@ class IncidentForm(forms.Form):
         self.fields["caused_by"].queryset = release_choices(team=team)  # type: ignore[attr-defined]
 
     def service_kwargs(self) -> dict[str, Any]:
-        """The cleaned values as `incident_create` takes them. A release picked in the menu
-        counts only when the reporter said a release caused it.
+        """The cleaned values as `incident_create` takes them (the ones that parsed, when the
+        form has errors). A release picked in the menu counts only when the reporter said a
+        release caused it.
         """
-        data = self.cleaned_data
+        data = getattr(self, "cleaned_data", {})
         cause = data.get("cause") or Incident.Cause.UNKNOWN
         return {
-            "title": data["title"].strip(),
-            "severity": data["severity"],
+            "title": (data.get("title") or "").strip(),
+            "severity": data.get("severity") or Incident.Severity.SEV3,
             "service": (data.get("service") or "").strip(),
-            "started_at": data["started_at"],
+            "started_at": data.get("started_at"),
             "detected_at": data.get("detected_at"),
             "resolved_at": data.get("resolved_at"),
             "cause": cause,
@@ -144,6 +152,7 @@ class IncidentCauseForm(forms.Form):
         self.fields["caused_by"].queryset = release_choices(  # type: ignore[attr-defined]
             team=incident.team, deployed_before=incident.started_at
         )
+        self.fields["caused_by"].initial = incident.caused_by_id
 
 
 STATUS_CHOICES = [("", "Open and resolved"), ("open", "Open"), ("resolved", "Resolved")]

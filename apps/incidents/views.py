@@ -104,22 +104,22 @@ def _render_form(
 
 
 def _check(form: IncidentForm, team: Team, *, create: bool, user: Any) -> Incident | None:
-    """Validate (and with `create`, save) through the incident service; errors land on the
-    form's fields. Returns the new incident, or None.
+    """Validate (and with `create`, save) through the incident service; its errors land on
+    the form's fields. The service's rules run even when a field did not parse, so every
+    problem shows at once. Returns the new incident, or None.
     """
-    if not form.is_valid():
-        return None
+    parsed = form.is_valid()
     fields = form.service_kwargs()
     try:
-        if not create:
-            services.incident_validate(team=team, data=fields)
-            return None
-        if fields["resolved_at"] is not None:
-            fields["resolved_by"] = user.get_username()
-        return services.incident_create(team=team, reported_by=user, **fields)
+        if parsed and create:
+            if fields["resolved_at"] is not None:
+                fields["resolved_by"] = user.get_username()
+            return services.incident_create(team=team, reported_by=user, **fields)
+        services.incident_validate(team=team, data=fields)
     except ValidationError as exc:
-        apply_service_errors(form, exc)
-        return None
+        # A field that did not parse already says why; the service would only repeat it.
+        apply_service_errors(form, exc, skip=set(form.errors))
+    return None
 
 
 def _with_suggestion_used(request: HttpRequest, team: Team) -> IncidentForm | None:

@@ -1,0 +1,113 @@
+"""Real-browser fixtures: Playwright's sync API driving Debian's Chromium against
+pytest-django's live server.
+
+    def test_journey(page, live_server, login, user): login(page, live_server, user)
+
+`page` records console errors and failed requests; a journey asserts that both stay empty
+with `assert_clean(page)`. Screenshots go under test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import CHROMIUM
+from tests.factories import PASSWORD
+
+# Playwright's sync API runs an event loop in this thread; Django's ORM refuses to run in a
+# thread with a running loop unless told it is safe (the test itself is synchronous).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--headless",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh context and page; `page.console_errors` and `page.failed_requests` collect
+    what went wrong while the test ran.
+    """
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    tab = context.new_page()
+    tab.console_errors = []
+    tab.failed_requests = []
+    tab.on(
+        "console",
+        lambda message: (
+            tab.console_errors.append(message.text) if message.type == "error" else None
+        ),
+    )
+    tab.on("pageerror", lambda error: tab.console_errors.append(str(error)))
+    tab.on(
+        "requestfailed",
+        lambda request: tab.failed_requests.append(f"{request.method} {request.url}"),
+    )
+
+    def on_response(response: Any) -> None:
+        # A 404 page that a test opens on purpose is expected; the caller filters those.
+        if response.status >= 400:
+            tab.failed_requests.append(f"{response.status} {response.url}")
+
+    tab.on("response", on_response)
+    try:
+        yield tab
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def login() -> Callable[..., None]:
+    """`login(page, live_server, user)`: log in through the login form, land on the overview."""
+
+    def do_login(page: Any, live_server: Any, user: Any, password: str = PASSWORD) -> None:
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.get_by_label("Username").fill(user.get_username())
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url(f"{live_server.url}/")
+
+    return do_login
+
+
+def screenshot(page: Any, name: str) -> Path:
+    """Save a full-page screenshot under test-artifacts/ and return its path."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def assert_clean(page: Any, *, allow: tuple[str, ...] = ()) -> None:
+    """No console errors and no failed requests, except those whose text contains `allow`."""
+    errors = [e for e in page.console_errors if not any(a in e for a in allow)]
+    failed = [f for f in page.failed_requests if not any(a in f for a in allow)]
+    assert errors == [], f"console errors: {errors}"
+    assert failed == [], f"failed requests: {failed}"
