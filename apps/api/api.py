@@ -7,7 +7,7 @@ from ninja import NinjaAPI
 
 from apps.api import errors
 from apps.api.auth import TokenAuth
-from apps.api.routes import incidents, metrics, releases, teams
+from apps.api.routes import incidents, metrics, outcomes, releases, teams
 
 DESCRIPTION = """
 Machines (CI/CD pipelines, paging tools, scripts) post releases and incidents and read
@@ -43,3 +43,4 @@ api.add_router("", teams.router)
 api.add_router("", releases.router)
 api.add_router("", incidents.router)
 api.add_router("", metrics.router)
+api.add_router("", outcomes.router)

@@ -12,11 +12,14 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    FiniteFloat,
     StrictInt,
     StrictStr,
 )
 
 from apps.incidents.models import Incident
+from apps.metrics.formulas import outcome_progress
+from apps.outcomes.models import Outcome, OutcomeMeasurement
 from apps.releases.models import Release
 
 
@@ -301,3 +304,76 @@ class WindowHead(Schema):
 class MetricsOut(MetricsFields, WindowHead):
     levels: LevelsOut
     weeks: list[WeekOut] = Field(description="The window's ISO weeks, from the rollups.")
+
+
+# --- outcomes --------------------------------------------------------------------------
+
+
+class OutcomeIn(In):
+    team: TeamSlug | None = Field(
+        None, description="The team's slug; omitted: an organization-wide outcome (admin token)."
+    )
+    name: str = Field(min_length=1, max_length=160)
+    unit: str = Field("", max_length=40)
+    direction: Literal["up", "down"] = Field("up", description="Which way is better.")
+    baseline: FiniteFloat
+    target: FiniteFloat
+
+
+class MeasurementIn(In):
+    measured_on: Day
+    value: FiniteFloat
+
+
+class MeasurementOut(Schema):
+    outcome: int
+    measured_on: dt.date
+    value: float
+    progress: float | None = Field(
+        description="(value - baseline) / (target - baseline): 1.0 is the target reached."
+    )
+
+    @staticmethod
+    def resolve_outcome(obj: OutcomeMeasurement) -> int:
+        return obj.outcome_id
+
+    @staticmethod
+    def resolve_progress(obj: OutcomeMeasurement) -> float | None:
+        return outcome_progress(
+            value=obj.value, baseline=obj.outcome.baseline, target=obj.outcome.target
+        )
+
+
+class OutcomeOut(Schema):
+    id: int
+    team: str | None = Field(description="The team's slug; null for the organization.")
+    name: str
+    unit: str
+    direction: Literal["up", "down"]
+    baseline: float
+    target: float
+    progress: float | None = Field(description="Progress of the latest measurement.")
+    latest: MeasurementOut | None
+    measurements: list[MeasurementOut] = Field(description="Oldest first.")
+    created_at: dt.datetime
+
+    @staticmethod
+    def resolve_team(obj: Outcome) -> str | None:
+        return obj.team.slug if obj.team else None
+
+    @staticmethod
+    def resolve_measurements(obj: Outcome) -> list[OutcomeMeasurement]:
+        rows = sorted(obj.measurements.all(), key=lambda m: m.measured_on)
+        for row in rows:
+            row.outcome = obj  # progress needs the outcome; no query per row
+        return rows
+
+    @staticmethod
+    def resolve_latest(obj: Outcome) -> OutcomeMeasurement | None:
+        rows = OutcomeOut.resolve_measurements(obj)
+        return rows[-1] if rows else None
+
+    @staticmethod
+    def resolve_progress(obj: Outcome) -> float | None:
+        latest = OutcomeOut.resolve_latest(obj)
+        return MeasurementOut.resolve_progress(latest) if latest else None

@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+from django.db.models import F, Prefetch, QuerySet
+from django.http import HttpRequest
+from ninja import Query, Router, Schema, Status
+from pydantic import Field
+
+from apps.api.auth import require_admin, team_for_token, token_of
+from apps.api.errors import ApiError
+from apps.api.schemas import (
+    Error,
+    MeasurementIn,
+    MeasurementOut,
+    OutcomeIn,
+    OutcomeOut,
+    TeamSlug,
+)
+from apps.outcomes.models import Outcome, OutcomeMeasurement
+from apps.outcomes.services import outcome_create, outcome_measurement_record
+
+router = Router(tags=["outcomes"])
+
+
+class OutcomeQuery(Schema):
+    team: TeamSlug | None = Field(
+        None,
+        description="A team's slug. Omitted: a team token gets its team's outcomes, an "
+        "organization token every outcome (the organization's and every team's).",
+    )
+
+
+def _with_measurements(qs: QuerySet[Outcome]) -> QuerySet[Outcome]:
+    return qs.select_related("team").prefetch_related(
+        Prefetch("measurements", queryset=OutcomeMeasurement.objects.order_by("measured_on"))
+    )
+
+
+@router.post(
+    "/outcomes",
+    response={201: OutcomeOut, 400: Error, 401: Error, 403: Error, 404: Error, 422: Error},
+    summary="Create an outcome (a KPI the team exists to move)",
+)
+def create_outcome(request: HttpRequest, payload: OutcomeIn) -> Status[Outcome]:
+    """201 with the outcome. Without `team` it belongs to the whole organization, which
+    needs an organization token."""
+    token = token_of(request)
+    if payload.team is None:
+        require_admin(token, "An organization-wide outcome")
+        team = None
+    else:
+        team = team_for_token(token, payload.team)
+    outcome = outcome_create(
+        team=team,
+        name=payload.name,
+        unit=payload.unit,
+        direction=payload.direction,
+        baseline=payload.baseline,
+        target=payload.target,
+    )
+    return Status(201, _with_measurements(Outcome.objects.all()).get(pk=outcome.pk))
+
+
+@router.post(
+    "/outcomes/{outcome_id}/measurements",
+    response={
+        200: MeasurementOut,
+        201: MeasurementOut,
+        400: Error,
+        401: Error,
+        404: Error,
+        422: Error,
+    },
+    summary="Record an outcome's value on a day (the same day again updates it)",
+)
+def record_measurement(
+    request: HttpRequest, outcome_id: int, payload: MeasurementIn
+) -> Status[OutcomeMeasurement]:
+    """201 with a new measurement; 200 when that day already had one (it is updated)."""
+    token = token_of(request)
+    outcome = Outcome.objects.select_related("team").filter(pk=outcome_id).first()
+    if outcome is None or not (token.is_admin or outcome.team_id == token.team_id):
+        raise ApiError(
+            404,
+            f"No outcome {outcome_id} for this token.",
+            {"outcome_id": [f"No outcome {outcome_id}."]},
+        )
+    measurement, created = outcome_measurement_record(
+        outcome=outcome, measured_on=payload.measured_on, value=payload.value
+    )
+    measurement.outcome = outcome
+    return Status(201 if created else 200, measurement)
+
+
+@router.get(
+    "/outcomes",
+    response={200: list[OutcomeOut], 400: Error, 401: Error, 404: Error, 422: Error},
+    summary="Outcomes with their measurements and progress",
+)
+def list_outcomes(request: HttpRequest, query: Query[OutcomeQuery]) -> list[Outcome]:
+    token = token_of(request)
+    team = team_for_token(token, query.team, unknown_status=400, required=False)
+    qs = Outcome.objects.all()
+    if team is not None:
+        qs = qs.filter(team=team)
+    # The organization's outcomes first, then by team.
+    qs = qs.order_by(F("team__name").asc(nulls_first=True), "name", "id")
+    return list(_with_measurements(qs))
