@@ -47,7 +47,7 @@ class Command(BaseCommand):
             )
         rows = recompute(team_ids=report.team_ids, weeks=report.weeks)
         self.stdout.write(
-            f"Rollups recomputed ({rows} buckets) in {time.monotonic() - started:.1f} s. "
+            f"Rollups recomputed ({rows} rows) in {time.monotonic() - started:.1f} s. "
             f"Demo users (e.g. maya.payments) have the password {DEMO_PASSWORD!r}."
         )
 
