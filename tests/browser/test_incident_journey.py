@@ -65,10 +65,8 @@ def test_member_reports_an_incident(page, live_server, login) -> None:
     expect(page.locator("#err-resolved_at li")).to_have_count(0)
     assert Incident.objects.count() == 0
     suggestion.get_by_role("button", name="Use it").click()
-    page.wait_for_function(
-        "document.querySelector('#id_cause_0').checked"
-        f" && document.querySelector('#id_caused_by').value === '{release.pk}'"
-    )
+    expect(page.locator("#id_cause_0")).to_be_checked()
+    expect(page.locator("#id_caused_by")).to_have_value(str(release.pk))
     page.get_by_role("button", name="Save incident").last.click()
     page.wait_for_url(re.compile(r"/incidents/\d+/$"))
     page.get_by_text("recorded").first.wait_for()
