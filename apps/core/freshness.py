@@ -7,9 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Max
-
-from apps.metrics.models import DirtyBucket, WeeklyRollup
+from apps.metrics.selectors import last_computed_at, pending_recompute
 from apps.teams.models import Team
 
 
@@ -20,8 +18,7 @@ class Freshness:
 
 
 def team_freshness(*, team: Team) -> Freshness:
-    computed_at = WeeklyRollup.objects.filter(scope=team.id).aggregate(last=Max("computed_at"))
     return Freshness(
-        computed_at=computed_at["last"],
-        pending=DirtyBucket.objects.filter(team_id=team.id).exists(),
+        computed_at=last_computed_at(scopes=[team.id])[team.id],
+        pending=pending_recompute(team_ids=[team.id]),
     )
