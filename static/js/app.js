@@ -2,15 +2,13 @@
 (function () {
   "use strict";
 
-  // After htmx swaps a form that came back with errors, move focus to the error summary
-  // so keyboard and screen-reader users hear what went wrong.
-  document.addEventListener("htmx:afterSwap", function (event) {
-    var target = event.detail && event.detail.target;
-    if (!target || !target.querySelector) {
-      return;
-    }
-    var summary = target.querySelector(".error-summary[data-focus]");
+  // After htmx brings back a form with errors, move focus to the error summary so keyboard
+  // and screen-reader users hear what went wrong. Once only: inline validation that runs
+  // while the person types must not pull the focus away from the field.
+  document.addEventListener("htmx:afterSettle", function () {
+    var summary = document.querySelector(".error-summary[data-focus]");
     if (summary) {
+      summary.removeAttribute("data-focus");
       summary.focus();
     }
   });

@@ -52,7 +52,7 @@ def test_member_reports_an_incident(page, live_server, login) -> None:
     page.get_by_role("button", name="Save incident").last.click()
     error = page.locator("#err-resolved_at")
     error.get_by_text("It cannot be resolved before it started.").wait_for()
-    assert page.locator(".error-summary").is_visible()
+    expect(page.locator(".error-summary")).to_be_focused()
     assert page.get_by_label("Title").input_value() == "Checkout returns 502"
     assert page.get_by_label("Impact began").input_value() == started
     screenshot(page, "incident-form-error")
