@@ -40,6 +40,17 @@ Key = tuple[int | None, dt.date | None]
 CHUNK = 5_000
 
 
+@dataclass(frozen=True)
+class Scan:
+    """Which rows a metric query reads: some teams (None: all) between two instants."""
+
+    team_ids: Sequence[int] | None
+    start: dt.datetime | None
+    end: dt.datetime | None
+    tzname: str
+    stream: bool = False  # a server-side cursor, for whole-table scans
+
+
 @dataclass
 class Partial:
     """Every metric of one group (a team or the organization; a week or a window)."""
@@ -81,24 +92,14 @@ def _grouped(
         yield (row.get("team_id"), row.get("week")), row
 
 
-def _filtered(
-    qs: QuerySet[Any],
-    *,
-    team_ids: Sequence[int] | None,
-    column: str,
-    start: dt.datetime | None,
-    end: dt.datetime | None,
-) -> QuerySet[Any]:
-    if team_ids is not None:
-        qs = (
-            qs.filter(team_id__in=list(team_ids))
-            if len(team_ids) != 1
-            else qs.filter(team_id=team_ids[0])
-        )
-    if start is not None:
-        qs = qs.filter(**{f"{column}__gte": start})
-    if end is not None:
-        qs = qs.filter(**{f"{column}__lt": end})
+def _filtered(qs: QuerySet[Any], scan: Scan, *, column: str) -> QuerySet[Any]:
+    if scan.team_ids is not None:
+        ids = list(scan.team_ids)
+        qs = qs.filter(team_id=ids[0]) if len(ids) == 1 else qs.filter(team_id__in=ids)
+    if scan.start is not None:
+        qs = qs.filter(**{f"{column}__gte": scan.start})
+    if scan.end is not None:
+        qs = qs.filter(**{f"{column}__lt": scan.end})
     return qs
 
 
@@ -121,15 +122,7 @@ def _duration_aggregates(prefix: str, expr: Any) -> dict[str, Any]:
 
 
 def release_aggregates(
-    *,
-    team_ids: Sequence[int] | None,
-    start: dt.datetime | None,
-    end: dt.datetime | None,
-    by_team: bool,
-    by_week: bool,
-    tzname: str,
-    with_counts: bool = True,
-    stream: bool = False,
+    scan: Scan, *, by_team: bool, by_week: bool, with_counts: bool = True
 ) -> dict[Key, Partial]:
     """Deployments, failed and rework releases, changes and lead time, per group.
 
@@ -137,9 +130,7 @@ def release_aggregates(
     cause; rework when it fixes an incident. Lead time is `deployed_at - first_commit_at`,
     values <= 0 dropped.
     """
-    qs = _filtered(
-        Release.objects.all(), team_ids=team_ids, column="deployed_at", start=start, end=end
-    )
+    qs = _filtered(Release.objects.all(), scan, column="deployed_at")
     lead = Case(
         When(
             first_commit_at__lt=F("deployed_at"),
@@ -162,9 +153,9 @@ def release_aggregates(
         qs,
         by_team=by_team,
         by_week="deployed_at" if by_week else None,
-        tzname=tzname,
+        tzname=scan.tzname,
         aggregates=aggregates,
-        stream=stream,
+        stream=scan.stream,
     ):
         part = Partial(lead_time=_stats(row, "lead"))
         if with_counts:
@@ -177,19 +168,10 @@ def release_aggregates(
 
 
 def incident_aggregates(
-    *,
-    team_ids: Sequence[int] | None,
-    start: dt.datetime | None,
-    end: dt.datetime | None,
-    by_team: bool,
-    by_week: bool,
-    tzname: str,
-    stream: bool = False,
+    scan: Scan, *, by_team: bool, by_week: bool
 ) -> dict[Key, tuple[int, Stats, Stats]]:
     """Incidents started, time to restore and failed deployment recovery time, per group."""
-    qs = _filtered(
-        Incident.objects.all(), team_ids=team_ids, column="started_at", start=start, end=end
-    )
+    qs = _filtered(Incident.objects.all(), scan, column="started_at")
     ttr = Case(
         When(resolved_at__isnull=False, then=MicrosBetween("resolved_at", "started_at")),
         default=None,
@@ -213,9 +195,9 @@ def incident_aggregates(
         qs,
         by_team=by_team,
         by_week="started_at" if by_week else None,
-        tzname=tzname,
+        tzname=scan.tzname,
         aggregates=aggregates,
-        stream=stream,
+        stream=scan.stream,
     ):
         out[key] = (row["incidents"] or 0, _stats(row, "ttr"), _stats(row, "fdrt"))
     return out
@@ -225,9 +207,7 @@ def open_incidents_at(
     *, team_ids: Sequence[int] | None, moment: dt.datetime, by_team: bool
 ) -> dict[int | None, int]:
     """Incidents that started before `moment` and were not resolved before it."""
-    qs = _filtered(
-        Incident.objects.all(), team_ids=team_ids, column="started_at", start=None, end=moment
-    )
+    qs = _filtered(Incident.objects.all(), Scan(team_ids, None, moment, ""), column="started_at")
     qs = qs.filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=moment))
     if not by_team:
         return {None: qs.count()}
@@ -256,7 +236,7 @@ def open_incidents_weekly(
     first_end = local_midnight(ordered[0] + dt.timedelta(days=7), tz)
     last_end = local_midnight(ordered[-1] + dt.timedelta(days=7), tz)
     qs = _filtered(
-        Incident.objects.all(), team_ids=team_ids, column="started_at", start=None, end=last_end
+        Incident.objects.all(), Scan(team_ids, None, last_end, tzname), column="started_at"
     )
     qs = qs.filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=first_end))
     keys = ["team_id"] if by_team else []
@@ -312,15 +292,7 @@ def running_counts(
     return out
 
 
-def bus_work(
-    *,
-    team_ids: Sequence[int] | None,
-    start: dt.datetime | None,
-    end: dt.datetime | None,
-    by_week: bool,
-    tzname: str,
-    stream: bool = False,
-) -> Iterator[tuple[Key, dict[str, dict[str, int]]]]:
+def bus_work(scan: Scan, *, by_week: bool) -> Iterator[tuple[Key, dict[str, dict[str, int]]]]:
     """Who did the work, per team (and week) and service: releases and resolved incidents.
 
     A release counts for its `deployed_by`, in the week it was deployed; a resolved incident
@@ -328,21 +300,13 @@ def bus_work(
     no service cannot be attributed and is left out. Yields `((team_id, week or None),
     {service: {person: items}})` one group at a time, so memory stays flat.
     """
-    releases = _filtered(
-        Release.objects.exclude(deployed_by=""),
-        team_ids=team_ids,
-        column="deployed_at",
-        start=start,
-        end=end,
-    )
+    releases = _filtered(Release.objects.exclude(deployed_by=""), scan, column="deployed_at")
     incidents = _filtered(
         Incident.objects.filter(resolved_at__isnull=False)
         .exclude(resolved_by="")
         .exclude(service=""),
-        team_ids=team_ids,
+        scan,
         column="started_at",
-        start=start,
-        end=end,
     )
     parts = []
     for qs, moment, person in (
@@ -350,7 +314,7 @@ def bus_work(
         (incidents, "started_at", "resolved_by"),
     ):
         week_expr: Any = (
-            WeekStart(moment, tzname) if by_week else Value(None, output_field=DateField())
+            WeekStart(moment, scan.tzname) if by_week else Value(None, output_field=DateField())
         )
         parts.append(
             qs.annotate(bf_week=week_expr, bf_person=F(person))
@@ -361,7 +325,7 @@ def bus_work(
     rows = parts[0].union(parts[1], all=True).order_by("team_id", "bf_week")
     current: Key | None = None
     services: dict[str, dict[str, int]] = {}
-    for row in rows.iterator(chunk_size=CHUNK) if stream else rows:
+    for row in rows.iterator(chunk_size=CHUNK) if scan.stream else rows:
         week = row["bf_week"] if by_week else None
         if isinstance(week, str):
             week = dt.date.fromisoformat(week)

@@ -137,14 +137,14 @@ def _team_weeks(team_id: int, weeks: Sequence[dt.date]) -> dict[dt.date, compute
     start, end = _span(weeks)
     wanted = set(weeks)
     parts = {week: compute.Partial() for week in weeks}
-    common = {"team_ids": [team_id], "start": start, "end": end, "tzname": tzname}
+    scan = compute.Scan([team_id], start, end, tzname)
     for (_team, week), part in compute.release_aggregates(
-        by_team=False, by_week=True, **common
+        scan, by_team=False, by_week=True
     ).items():
         if week in wanted:
             parts[week] = part
     for (_team, week), (n, ttr, fdrt) in compute.incident_aggregates(
-        by_team=False, by_week=True, **common
+        scan, by_team=False, by_week=True
     ).items():
         if week in wanted:
             part = parts[week]
@@ -155,7 +155,7 @@ def _team_weeks(team_id: int, weeks: Sequence[dt.date]) -> dict[dt.date, compute
         if week in wanted:
             parts[week].open_incidents = n
     for (_team, week), factor in compute.bus_factors(
-        compute.bus_work(by_week=True, **common), by_team=False
+        compute.bus_work(scan, by_week=True), by_team=False
     ).items():
         if week in wanted:
             parts[week].bus_factor = factor
@@ -170,14 +170,14 @@ def _org_weeks(weeks: Sequence[dt.date], *, stream: bool = False) -> dict[dt.dat
     wanted = set(weeks)
     start, end = _span(weeks)
     parts = {week: compute.Partial() for week in weeks}
-    common = {"team_ids": None, "start": start, "end": end, "tzname": tzname, "stream": stream}
+    scan = compute.Scan(None, start, end, tzname, stream)
     for (_team, week), part in compute.release_aggregates(
-        by_team=False, by_week=True, **common
+        scan, by_team=False, by_week=True
     ).items():
         if week in wanted:
             parts[week] = part
     for (_team, week), (n, ttr, fdrt) in compute.incident_aggregates(
-        by_team=False, by_week=True, **common
+        scan, by_team=False, by_week=True
     ).items():
         if week in wanted:
             part = parts[week]
@@ -240,10 +240,13 @@ def _clear(dirty: list[tuple[int, int, dt.date, dt.datetime]]) -> int:
     return cleared
 
 
-def rollups_process_dirty(*, trigger: str = "worker") -> int:
+def rollups_process_dirty(
+    *, trigger: str = "worker", recomputed_teams: list[int] | None = None
+) -> int:
     """Recompute every dirty bucket, then clear those nobody re-marked meanwhile.
 
-    Returns the number of buckets processed, and logs a RecomputeRun.
+    Returns the number of buckets processed, and logs a RecomputeRun. The ids of the teams
+    recomputed are appended to `recomputed_teams` when given.
     """
     dirty = list(
         DirtyBucket.objects.order_by("team_id", "week_start").values_list(
@@ -261,6 +264,8 @@ def rollups_process_dirty(*, trigger: str = "worker") -> int:
         rollups_recompute(team_id=team_id, weeks=weeks, include_org=False)
         all_weeks.update(weeks)
     rollups_recompute_org(weeks=all_weeks)
+    if recomputed_teams is not None:
+        recomputed_teams.extend(sorted(by_team))
     # Clear only what we saw: a bucket re-marked during the recompute has a newer
     # marked_at and stays dirty for the next run.
     _clear(dirty)
@@ -269,6 +274,13 @@ def rollups_process_dirty(*, trigger: str = "worker") -> int:
     run.save(update_fields=["buckets", "finished_at"])
     log.info("recomputed %d dirty buckets of %d teams", len(dirty), len(by_team))
     return len(dirty)
+
+
+def _team_week(key: compute.Key) -> tuple[int, dt.date]:
+    team_id, week = key
+    if team_id is None or week is None:
+        raise ValueError(f"expected a (team, week) group, got {key!r}")
+    return team_id, week
 
 
 def rollups_recompute_all(
@@ -294,30 +306,22 @@ def rollups_recompute_all(
     since_at = local_midnight(since_week, tz) if since_week else None
     team_ids = [team.id] if team is not None else None
     current_week = week_start_of(timezone.now(), tz)
-    common = {
-        "team_ids": team_ids,
-        "start": since_at,
-        "end": None,
-        "tzname": tzname,
-        "stream": True,
-    }
+    scan = compute.Scan(team_ids, since_at, None, tzname, stream=True)
 
     parts: dict[tuple[int, dt.date], compute.Partial] = {}
-    for (team_id, week), part in compute.release_aggregates(
-        by_team=True, by_week=True, **common
-    ).items():
-        parts[(team_id, week)] = part  # type: ignore[index]
+    for key, part in compute.release_aggregates(scan, by_team=True, by_week=True).items():
+        parts[_team_week(key)] = part
     report("releases", 1)
-    for (team_id, week), (n, ttr, fdrt) in compute.incident_aggregates(
-        by_team=True, by_week=True, **common
+    for key, (n, ttr, fdrt) in compute.incident_aggregates(
+        scan, by_team=True, by_week=True
     ).items():
-        part = parts.setdefault((team_id, week), compute.Partial())  # type: ignore[arg-type]
+        part = parts.setdefault(_team_week(key), compute.Partial())
         part.incidents, part.time_to_restore, part.failed_deployment_recovery = n, ttr, fdrt
     report("incidents", 1)
-    for (team_id, week), factor in compute.bus_factors(
-        compute.bus_work(by_week=True, **common), by_team=True
+    for key, factor in compute.bus_factors(
+        compute.bus_work(scan, by_week=True), by_team=True
     ).items():
-        parts.setdefault((team_id, week), compute.Partial()).bus_factor = factor  # type: ignore[arg-type]
+        parts.setdefault(_team_week(key), compute.Partial()).bus_factor = factor
     report("bus factor", 1)
 
     # Open incidents at the end of each week: the incidents open when the range starts,
@@ -333,15 +337,16 @@ def rollups_recompute_all(
     for team_id, week in parts:
         if team_id not in first_week or week < first_week[team_id]:
             first_week[team_id] = week
-    for team_id in base:
-        if team_id is not None and since_week is not None:
-            first_week[team_id] = since_week
+    for base_team in base:
+        if base_team is not None and since_week is not None:
+            first_week[base_team] = since_week
     events: dict[int, list[tuple[dt.date, int]]] = defaultdict(list)
     for (team_id, week), part in parts.items():
         if part.incidents:
             events[team_id].append((week, part.incidents))
-    for (team_id, week), n in resolved.items():
-        events[team_id].append((week, -n))  # type: ignore[index]
+    for key, n in resolved.items():
+        team_id, week = _team_week(key)
+        events[team_id].append((week, -n))
 
     rows: list[WeeklyRollup] = []
     for team_id, first in sorted(first_week.items()):

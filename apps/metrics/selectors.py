@@ -195,26 +195,21 @@ def _compute_windows(
     tz = org_tz()
     start_at, end_at = window_bounds(start, end, tz)
     by_team = team_ids is not None
-    common: dict[str, Any] = {
-        "team_ids": team_ids,
-        "start": start_at,
-        "end": end_at,
-        "tzname": tz.key,
-    }
+    scan = compute.Scan(team_ids, start_at, end_at, tz.key)
     parts: dict[int | None, compute.Partial] = {}
     if by_team:
-        for team_id in team_ids or ():
-            parts[team_id] = compute.Partial()
+        for wanted in team_ids or ():
+            parts[wanted] = compute.Partial()
     else:
         parts[None] = compute.Partial()
     if by_team and not team_ids:
         return parts
     for (team_id, _week), part in compute.release_aggregates(
-        by_team=by_team, by_week=False, **common
+        scan, by_team=by_team, by_week=False
     ).items():
         parts[team_id] = part
     for (team_id, _week), (n, ttr, fdrt) in compute.incident_aggregates(
-        by_team=by_team, by_week=False, **common
+        scan, by_team=by_team, by_week=False
     ).items():
         part = parts.setdefault(team_id, compute.Partial())
         part.incidents, part.time_to_restore, part.failed_deployment_recovery = n, ttr, fdrt
@@ -222,9 +217,7 @@ def _compute_windows(
         team_ids=team_ids, moment=end_at, by_team=by_team
     ).items():
         parts.setdefault(team_id, compute.Partial()).open_incidents = n
-    work = compute.bus_work(
-        team_ids=team_ids, start=start_at, end=end_at, by_week=False, tzname=tz.key
-    )
+    work = compute.bus_work(scan, by_week=False)
     for (team_id, _week), factor in compute.bus_factors(work, by_team=by_team).items():
         parts.setdefault(team_id, compute.Partial()).bus_factor = factor
     return parts
@@ -326,6 +319,13 @@ def _weeks_of(start: dt.date, end: dt.date) -> list[dt.date]:
     return weeks_between(start, end - dt.timedelta(days=1))
 
 
+def _empty_week(scope: int, week: dt.date) -> WeeklyRollup:
+    """An unsaved row for a week nobody computed: counts 0, statistics and computed_at None."""
+    row = WeeklyRollup(scope=scope, team_id=scope if scope != ORG_SCOPE else None, week_start=week)
+    row.computed_at = None  # type: ignore[assignment]
+    return row
+
+
 def weekly_series(
     *, scopes: Sequence[int], start: dt.date, end: dt.date
 ) -> dict[int, list[WeeklyRollup]]:
@@ -343,16 +343,7 @@ def weekly_series(
         )
     }
     for scope in scopes:
-        out[scope] = [
-            found.get((scope, week))
-            or WeeklyRollup(
-                scope=scope,
-                team_id=scope if scope != ORG_SCOPE else None,
-                week_start=week,
-                computed_at=None,
-            )
-            for week in weeks
-        ]
+        out[scope] = [found.get((scope, week)) or _empty_week(scope, week) for week in weeks]
     return out
 
 

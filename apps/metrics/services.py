@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from django.conf import settings
 from django.core.cache import cache
@@ -67,3 +67,29 @@ def recompute_schedule() -> None:
         except Exception:
             # Broker unreachable: the rows stay dirty and the beat sweep picks them up.
             cache.delete(SCHEDULE_KEY)
+
+
+def windows_prewarm(*, team_ids: Sequence[int], today: dt.date | None = None) -> int:
+    """Compute the preset windows (last 4, 13, 26 and 52 full weeks) of these teams and of
+    the organization, so the next page view reads them from the cache.
+
+    Off when EXECDASH_PREWARM_WINDOWS is False. Returns the number of windows computed.
+    """
+    if not getattr(settings, "EXECDASH_PREWARM_WINDOWS", True):
+        return 0
+    from apps.metrics.selectors import (
+        PRESET_WEEKS,
+        preset_window,
+        window_metrics,
+        window_metrics_for_teams,
+    )
+    from apps.teams.models import Team
+
+    teams = list(Team.objects.filter(id__in=list(team_ids)))
+    done = 0
+    for weeks in PRESET_WEEKS:
+        start, end = preset_window(weeks, today=today)
+        done += len(window_metrics_for_teams(teams=teams, start=start, end=end))
+        window_metrics(team=None, start=start, end=end)
+        done += 1
+    return done

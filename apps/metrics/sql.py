@@ -49,7 +49,9 @@ class Percentile(Aggregate):
         self.q = float(q)
         super().__init__(expression, **extra)
 
-    def as_sql(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
+    def as_sql(  # type: ignore[override]
+        self, compiler: Any, connection: Any, **extra_context: Any
+    ) -> Any:
         extra_context.setdefault("q", repr(self.q))
         return super().as_sql(compiler, connection, **extra_context)
 

@@ -6,8 +6,8 @@ from celery import shared_task
 from django.core.cache import cache
 from django.db import OperationalError
 
-from apps.metrics.rollups import rollups_process_dirty
-from apps.metrics.services import SCHEDULE_KEY
+from apps.metrics.rollups import rollups_process_dirty, rollups_recheck_recent
+from apps.metrics.services import SCHEDULE_KEY, windows_prewarm
 
 
 @shared_task(
@@ -16,11 +16,13 @@ from apps.metrics.services import SCHEDULE_KEY
 def process_dirty_buckets() -> int:
     # Clear the debounce flag first: a write landing from here on schedules a new run.
     cache.delete(SCHEDULE_KEY)
-    return rollups_process_dirty(trigger="worker")
+    team_ids: list[int] = []
+    processed = rollups_process_dirty(trigger="worker", recomputed_teams=team_ids)
+    if processed:
+        windows_prewarm(team_ids=team_ids)
+    return processed
 
 
 @shared_task
 def recheck_recent_weeks() -> int:
-    from apps.metrics.rollups import rollups_recheck_recent
-
     return rollups_recheck_recent()

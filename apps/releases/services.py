@@ -57,6 +57,15 @@ def _affected_weeks(release: Release) -> set[dt.date]:
     return {week_start_of(release.deployed_at)}
 
 
+def _caused_incident_weeks(release: Release) -> set[dt.date]:
+    """Weeks of the incidents this release caused: their recovery time runs from its
+    deployment, so moving `deployed_at` changes them."""
+    if release.pk is None:
+        return set()
+    return {week_start_of(started) for started in
+            release.caused_incidents.values_list("started_at", flat=True)}
+
+
 @transaction.atomic
 def release_create(
     *, team: Team, source: str = Source.FORM, external_id: str | None = None,
@@ -83,7 +92,10 @@ def release_update(*, release: Release, **fields: Any) -> Release:
     release.full_clean(exclude=["team", "fixes_incident"], validate_unique=False,
                        validate_constraints=False)
     release.save()
-    buckets_mark_dirty(team_id=release.team_id, weeks=before | _affected_weeks(release))
+    weeks = before | _affected_weeks(release)
+    if "deployed_at" in fields:
+        weeks |= _caused_incident_weeks(release)
+    buckets_mark_dirty(team_id=release.team_id, weeks=weeks)
     return release
 
 

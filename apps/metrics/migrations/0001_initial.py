@@ -5,71 +5,114 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('teams', '0001_initial'),
+        ("teams", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='RecomputeRun',
+            name="RecomputeRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('trigger', models.CharField(max_length=32)),
-                ('started_at', models.DateTimeField()),
-                ('finished_at', models.DateTimeField(null=True)),
-                ('buckets', models.PositiveIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("trigger", models.CharField(max_length=32)),
+                ("started_at", models.DateTimeField()),
+                ("finished_at", models.DateTimeField(null=True)),
+                ("buckets", models.PositiveIntegerField(default=0)),
             ],
             options={
-                'ordering': ['-started_at'],
-                'indexes': [models.Index(fields=['-started_at'], name='recompute_started_idx')],
+                "ordering": ["-started_at"],
+                "indexes": [models.Index(fields=["-started_at"], name="recompute_started_idx")],
             },
         ),
         migrations.CreateModel(
-            name='DirtyBucket',
+            name="DirtyBucket",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('week_start', models.DateField()),
-                ('marked_at', models.DateTimeField()),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='teams.team')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("week_start", models.DateField()),
+                ("marked_at", models.DateTimeField()),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="teams.team",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('team', 'week_start'), name='dirty_team_week_unique')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("team", "week_start"), name="dirty_team_week_unique"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='WeeklyRollup',
+            name="WeeklyRollup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scope', models.BigIntegerField(help_text="The team's id, or 0 for the whole organization.")),
-                ('week_start', models.DateField()),
-                ('deployments', models.PositiveIntegerField(default=0)),
-                ('failed_deployments', models.PositiveIntegerField(default=0)),
-                ('rework_deployments', models.PositiveIntegerField(default=0)),
-                ('change_count', models.PositiveBigIntegerField(default=0)),
-                ('incidents', models.PositiveIntegerField(default=0)),
-                ('open_incidents', models.PositiveIntegerField(default=0)),
-                ('ttr_median', models.FloatField(null=True)),
-                ('ttr_mean', models.FloatField(null=True)),
-                ('ttr_p90', models.FloatField(null=True)),
-                ('ttr_n', models.PositiveIntegerField(default=0)),
-                ('fdrt_median', models.FloatField(null=True)),
-                ('fdrt_mean', models.FloatField(null=True)),
-                ('fdrt_p90', models.FloatField(null=True)),
-                ('fdrt_n', models.PositiveIntegerField(default=0)),
-                ('lead_median', models.FloatField(null=True)),
-                ('lead_mean', models.FloatField(null=True)),
-                ('lead_p90', models.FloatField(null=True)),
-                ('lead_n', models.PositiveIntegerField(default=0)),
-                ('bus_factor', models.PositiveIntegerField(null=True)),
-                ('computed_at', models.DateTimeField()),
-                ('team', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='rollups', to='teams.team')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "scope",
+                    models.BigIntegerField(
+                        help_text="The team's id, or 0 for the whole organization."
+                    ),
+                ),
+                ("week_start", models.DateField()),
+                ("deployments", models.PositiveIntegerField(default=0)),
+                ("failed_deployments", models.PositiveIntegerField(default=0)),
+                ("rework_deployments", models.PositiveIntegerField(default=0)),
+                ("change_count", models.PositiveBigIntegerField(default=0)),
+                ("incidents", models.PositiveIntegerField(default=0)),
+                ("open_incidents", models.PositiveIntegerField(default=0)),
+                ("ttr_median", models.FloatField(null=True)),
+                ("ttr_mean", models.FloatField(null=True)),
+                ("ttr_p90", models.FloatField(null=True)),
+                ("ttr_n", models.PositiveIntegerField(default=0)),
+                ("fdrt_median", models.FloatField(null=True)),
+                ("fdrt_mean", models.FloatField(null=True)),
+                ("fdrt_p90", models.FloatField(null=True)),
+                ("fdrt_n", models.PositiveIntegerField(default=0)),
+                ("lead_median", models.FloatField(null=True)),
+                ("lead_mean", models.FloatField(null=True)),
+                ("lead_p90", models.FloatField(null=True)),
+                ("lead_n", models.PositiveIntegerField(default=0)),
+                ("bus_factor", models.PositiveIntegerField(null=True)),
+                ("computed_at", models.DateTimeField()),
+                (
+                    "team",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="rollups",
+                        to="teams.team",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['scope', 'week_start'],
-                'constraints': [models.UniqueConstraint(fields=('scope', 'week_start'), name='rollup_scope_week_unique')],
+                "ordering": ["scope", "week_start"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("scope", "week_start"), name="rollup_scope_week_unique"
+                    )
+                ],
             },
         ),
     ]
