@@ -7,7 +7,7 @@ from ninja import NinjaAPI
 
 from apps.api import errors
 from apps.api.auth import TokenAuth
-from apps.api.routes import incidents, metrics, outcomes, releases, teams
+from apps.api.routes import focus, incidents, metrics, outcomes, releases, teams
 
 DESCRIPTION = """
 Machines (CI/CD pipelines, paging tools, scripts) post releases and incidents and read
@@ -21,8 +21,8 @@ not make is a 403.
 
 **Errors** are JSON: `{"detail": "...", "errors": {"field": ["message", ...]}}`. Malformed
 JSON and timestamps without an offset are 400; invalid fields, an unknown release or
-incident, a `resolved_at` before `started_at` are 422; an existing team is 409. Nothing is
-half-saved.
+incident, a `resolved_at` before `started_at` are 422; an existing team, or a focus period
+overlapping another, is 409. Nothing is half-saved.
 
 **Timestamps** are ISO 8601 with an offset (`2026-03-02T14:05:00+01:00` or `…Z`); a
 timestamp without one is rejected, never guessed. **Windows** are `[start, end)` dates in the
@@ -44,3 +44,4 @@ api.add_router("", releases.router)
 api.add_router("", incidents.router)
 api.add_router("", metrics.router)
 api.add_router("", outcomes.router)
+api.add_router("", focus.router)

@@ -17,6 +17,8 @@ from pydantic import (
     StrictStr,
 )
 
+from apps.focus.evaluation import focus_evaluate
+from apps.focus.models import FocusPeriod
 from apps.incidents.models import Incident
 from apps.metrics.formulas import outcome_progress
 from apps.outcomes.models import Outcome, OutcomeMeasurement
@@ -66,6 +68,7 @@ TeamSlug = Annotated[
 ]
 Severity = Literal["SEV1", "SEV2", "SEV3", "SEV4"]
 ReleaseStatus = Literal["succeeded", "failed", "rolled_back"]
+Verdict = Literal["improved", "no_clear_change", "worse", "not_enough_data"]
 
 
 class In(Schema):
@@ -377,3 +380,93 @@ class OutcomeOut(Schema):
     def resolve_progress(obj: Outcome) -> float | None:
         latest = OutcomeOut.resolve_latest(obj)
         return MeasurementOut.resolve_progress(latest) if latest else None
+
+
+# --- focus periods ---------------------------------------------------------------------
+
+
+class SuccessSignal(In):
+    metric: str = Field(min_length=1, max_length=80)
+    target: str = Field(min_length=1, max_length=200)
+
+
+class FocusPeriodIn(In):
+    team: TeamSlug
+    kind: str = Field(
+        min_length=1,
+        max_length=40,
+        description="stability, throughput, knowledge_sharing, or a kind an admin added.",
+    )
+    starts_on: Day
+    ends_on: Day | None = Field(None, description="Last day (inclusive); empty: current.")
+    rationale: str = Field(min_length=1)
+    revisit_on: Day | None = None
+    tradeoff: str = Field("", max_length=200, description="What may get worse meanwhile.")
+    success_signals: list[SuccessSignal] = Field(
+        default_factory=list, description="Signals that will show it worked."
+    )
+
+
+class WindowOut(Schema):
+    start: dt.date
+    end: dt.date = Field(description="Exclusive.")
+
+
+class MetricChangeOut(Schema):
+    metric: str
+    better: Literal["lower", "higher"]
+    before: float | None
+    during: float | None
+    n_before: int
+    n_during: int
+    change: float | None = Field(description="during - before")
+    interval: list[float] | None = Field(description="Uncertainty interval of the change.")
+    confidence: float | None
+    method: str
+    verdict: Verdict
+
+
+class EvaluationOut(Schema):
+    verdict: Verdict
+    before: WindowOut | None = Field(description="The equally long window just before.")
+    during: WindowOut | None = Field(description="The period so far.")
+    metrics: list[MetricChangeOut]
+    note: str
+
+
+class FocusPeriodOut(Schema):
+    id: int
+    team: str
+    kind: str
+    kind_name: str
+    starts_on: dt.date
+    ends_on: dt.date | None
+    status: Literal["proposed", "aligned", "closed"]
+    rationale: str
+    tradeoff: str
+    success_signals: list[dict[str, Any]]
+    revisit_on: dt.date | None
+    aligned_by: str | None
+    aligned_at: dt.datetime | None
+    created_at: dt.datetime
+    evaluation: EvaluationOut
+
+    @staticmethod
+    def resolve_team(obj: FocusPeriod) -> str:
+        return obj.team.slug
+
+    @staticmethod
+    def resolve_kind(obj: FocusPeriod) -> str:
+        return obj.kind.slug
+
+    @staticmethod
+    def resolve_kind_name(obj: FocusPeriod) -> str:
+        return obj.kind.name
+
+    @staticmethod
+    def resolve_aligned_by(obj: FocusPeriod) -> str | None:
+        return obj.aligned_by.get_username() if obj.aligned_by else None
+
+    @staticmethod
+    def resolve_evaluation(obj: FocusPeriod) -> dict[str, Any]:
+        return focus_evaluate(obj).as_dict()

@@ -75,8 +75,9 @@ def outcome_measurement_record(
         try:
             with transaction.atomic():
                 measurement = (
-                    OutcomeMeasurement.objects.select_for_update()
+                    OutcomeMeasurement.objects.select_for_update(of=("self",))
                     .filter(outcome=outcome, measured_on=measured_on)
+                    .order_by()
                     .first()
                 )
                 if measurement is not None:

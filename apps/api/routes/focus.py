@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from ninja import Query, Router, Schema, Status
+from pydantic import Field
+
+from apps.api.auth import require_admin, team_for_token, token_of
+from apps.api.errors import ApiError, Conflict
+from apps.api.schemas import Error, FocusPeriodIn, FocusPeriodOut, TeamSlug
+from apps.focus.models import FocusKind, FocusPeriod
+from apps.focus.services import FocusOverlapError, focus_period_create
+
+router = Router(tags=["focus periods"])
+
+
+class FocusQuery(Schema):
+    team: TeamSlug | None = Field(
+        None,
+        description="A team's slug. Omitted: a team token gets its team's periods, an "
+        "organization token every team's.",
+    )
+
+
+def _periods() -> QuerySet[FocusPeriod]:
+    return FocusPeriod.objects.select_related("team", "kind", "aligned_by")
+
+
+@router.get(
+    "/focus-periods",
+    response={200: list[FocusPeriodOut], 400: Error, 401: Error, 404: Error, 422: Error},
+    summary="Focus periods with their status and whether the focus worked",
+)
+def list_focus_periods(request: HttpRequest, query: Query[FocusQuery]) -> list[FocusPeriod]:
+    """Each period with its "did it work" evaluation (METRICS.md): the metrics of its kind
+    during the period against the equally long window just before it."""
+    team = team_for_token(token_of(request), query.team, unknown_status=400, required=False)
+    qs = _periods()
+    if team is not None:
+        qs = qs.filter(team=team)
+    return list(qs.order_by("team__name", "-starts_on", "-id"))
+
+
+@router.post(
+    "/focus-periods",
+    response={201: FocusPeriodOut, 400: Error, 401: Error, 403: Error, 409: Error, 422: Error},
+    summary="Declare a focus period (organization token)",
+)
+def create_focus_period(request: HttpRequest, payload: FocusPeriodIn) -> Status[FocusPeriod]:
+    """201 with the period (status `proposed`). A period overlapping another of the same
+    team is a 409 naming the one it overlaps."""
+    token = token_of(request)
+    require_admin(token, "Declaring a focus period")
+    team = team_for_token(token, payload.team)
+    assert team is not None
+    kind = FocusKind.objects.filter(slug=payload.kind).first()
+    if kind is None:
+        known = ", ".join(FocusKind.objects.order_by("slug").values_list("slug", flat=True))
+        raise ApiError(
+            422,
+            f"Unknown focus kind '{payload.kind}'.",
+            {"kind": [f"Unknown kind '{payload.kind}'; one of: {known}."]},
+        )
+    try:
+        period = focus_period_create(
+            team=team,
+            kind=kind,
+            starts_on=payload.starts_on,
+            ends_on=payload.ends_on,
+            rationale=payload.rationale,
+            revisit_on=payload.revisit_on,
+            tradeoff=payload.tradeoff,
+            success_signals=[s.model_dump() for s in payload.success_signals],
+        )
+    except FocusOverlapError as exc:
+        raise Conflict(exc.message_dict) from exc
+    return Status(201, _periods().get(pk=period.pk))
