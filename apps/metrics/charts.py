@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 import plotly.graph_objects as go
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.core.serializers.json import DjangoJSONEncoder
+from django.utils.safestring import SafeString, mark_safe
 
 from apps.core.templatetags.formatting import (
     format_count,
@@ -114,18 +115,32 @@ class Marker:
 
 @dataclass(frozen=True)
 class Chart:
-    """A figure ready for `json_script`, with its text summary for screen readers."""
+    """A figure with its JSON for the page, and its text summary for screen readers."""
 
     slug: str
     title: str
     figure: dict[str, Any]
     summary: str
     definition: str = ""  # anchor on the definitions page
+    figure_json: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.figure_json:
+            object.__setattr__(self, "figure_json", script_json(self.figure))
 
     @property
     def json_id(self) -> str:
-        """The id of the `json_script` element that carries the figure."""
+        """The id of the `<script type="application/json">` element that carries the figure."""
         return f"figure-{self.slug}"
+
+
+def script_json(data: Any) -> SafeString:
+    """JSON safe inside a `<script type="application/json">`, escaped as Django's
+    `json_script` does (`<`, `>` and `&` as \\u escapes), computed once per figure so a
+    cached chart is not escaped again on every page view."""
+    text = json.dumps(data, cls=DjangoJSONEncoder, separators=(",", ":"))
+    text = text.replace("&", "\\u0026").replace("<", "\\u003C").replace(">", "\\u003E")
+    return mark_safe(text)  # noqa: S308  (escaped above: no markup can close the script)
 
 
 @dataclass
@@ -627,31 +642,28 @@ SPARK_HEIGHT = 24
 def sparkline_svg(values: Sequence[float | None], *, label: str) -> SafeString:
     """A tiny inline SVG line of `values` (gaps where None); no script, a few hundred bytes.
 
-    `label` is what a screen reader hears ("time to restore, last 12 weeks: …").
+    `label` is what a screen reader hears ("time to restore, last 12 weeks"). The overview
+    draws four per team, so this builds the markup directly: the only text in it is the
+    label, escaped here; everything else is numbers computed below.
     """
-    known = [v for v in values if v is not None]
     pad = 2.0
     width, height = SPARK_WIDTH, SPARK_HEIGHT
+    known = [v for v in values if v is not None]
     if not known:
-        return format_html(
-            '<svg class="sparkline sparkline-empty" width="{w}" height="{h}" '
-            'viewBox="0 0 {w} {h}" role="img" aria-label="{label}">'
-            '<line x1="{pad}" y1="{mid}" x2="{end}" y2="{mid}"/></svg>',
-            w=width,
-            h=height,
-            pad=pad,
-            mid=height / 2,
-            end=width - pad,
-            label=f"{label}: no data",
+        return mark_safe(  # noqa: S308  (numbers and the escaped label only)
+            f'<svg class="sparkline sparkline-empty" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" role="img" '
+            f'aria-label="{html.escape(label)}: no data">'
+            f'<line x1="{pad}" y1="{height / 2}" x2="{width - pad}" y2="{height / 2}"/></svg>'
         )
     lo, hi = min(known), max(known)
     span = hi - lo or 1.0
     step = (width - 2 * pad) / max(len(values) - 1, 1)
+    inner = height - 2 * pad
 
     def point(i: int, v: float) -> tuple[float, float]:
-        x = pad + i * step
-        y = height - pad - (v - lo) / span * (height - 2 * pad) if hi != lo else height / 2
-        return round(x, 1), round(y, 1)
+        y = height - pad - (v - lo) / span * inner if hi != lo else height / 2
+        return round(pad + i * step, 1), round(y, 1)
 
     segments: list[list[tuple[float, float]]] = [[]]
     for i, v in enumerate(values):
@@ -660,27 +672,17 @@ def sparkline_svg(values: Sequence[float | None], *, label: str) -> SafeString:
                 segments.append([])
             continue
         segments[-1].append(point(i, v))
-    lines = format_html_join(
-        "",
-        '<polyline points="{}"/>',
-        ((" ".join(f"{x},{y}" for x, y in seg),) for seg in segments if len(seg) > 1),
-    )
-    dots = format_html_join(
-        "",
-        '<circle cx="{}" cy="{}" r="1.5"/>',
-        (seg[0] for seg in segments if len(seg) == 1),
-    )
+    parts = []
+    for seg in segments:
+        if len(seg) > 1:
+            parts.append(f'<polyline points="{" ".join(f"{x},{y}" for x, y in seg)}"/>')
+        elif seg:
+            parts.append(f'<circle cx="{seg[0][0]}" cy="{seg[0][1]}" r="1.5"/>')
     last_index = max(i for i, v in enumerate(values) if v is not None)
     last_x, last_y = point(last_index, values[last_index])  # type: ignore[arg-type]
-    return format_html(
-        '<svg class="sparkline" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" '
-        'aria-label="{label}">{lines}{dots}<circle class="sparkline-last" cx="{x}" cy="{y}" '
-        'r="2"/></svg>',
-        w=width,
-        h=height,
-        label=label,
-        lines=lines,
-        dots=dots,
-        x=last_x,
-        y=last_y,
+    return mark_safe(  # noqa: S308  (numbers and the escaped label only)
+        f'<svg class="sparkline" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="{html.escape(label)}">'
+        f'{"".join(parts)}<circle class="sparkline-last" cx="{last_x}" cy="{last_y}" r="2"/>'
+        "</svg>"
     )

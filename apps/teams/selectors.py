@@ -8,11 +8,14 @@ query per kind of row (focus periods, open incidents, markers), never one per te
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Count, Q
 from django.urls import reverse
 
@@ -28,6 +31,7 @@ from apps.focus.models import FocusKind, FocusPeriod
 from apps.incidents.models import Incident
 from apps.metrics import charts
 from apps.metrics import selectors as metrics
+from apps.metrics.models import WeeklyRollup
 from apps.releases.models import FAILED_STATUSES, Release
 from apps.teams.models import Team
 
@@ -45,6 +49,7 @@ MAX_RANGE_DAYS = 3 * 52 * 7  # three years: enough for a review, small enough to
 SPARKLINE_WEEKS = 12
 SEVERE = (Incident.Severity.SEV1, Incident.Severity.SEV2)
 PK_SENTINEL = 987654321
+SLUG_SENTINEL = "slug-sentinel"
 PK_PLACEHOLDER = str(PK_SENTINEL)
 MARKER_LIMIT = 500  # per kind on a chart; more would be unreadable anyway
 
@@ -276,6 +281,7 @@ class TeamCard:
     warnings: list[str]
     numbers: list[CardNumber] = field(default_factory=list)
     computed_at: dt.datetime | None = None
+    url: str = ""
 
     @property
     def attention(self) -> tuple[bool, bool, bool, str]:
@@ -338,6 +344,36 @@ def _sparkline_mondays(date_range: DateRange) -> list[dt.date]:
     """The 12 ISO weeks up to the end of the range (its last, maybe partial, week included)."""
     last_monday = date_range.last_day - dt.timedelta(days=date_range.last_day.weekday())
     return [last_monday - dt.timedelta(weeks=n) for n in range(SPARKLINE_WEEKS - 1, -1, -1)]
+
+
+def sparkline_weeks(
+    *, team_ids: Sequence[int], mondays: Sequence[dt.date]
+) -> dict[int, list[charts.Week]]:
+    """The weekly rollups behind the overview's sparklines, in one query.
+
+    Only the five columns the sparklines draw, as tuples: the overview reads 12 weeks of
+    every team it shows, and full rollup rows would cost more to build than to draw.
+    """
+    rows = WeeklyRollup.objects.filter(
+        scope__in=list(team_ids), week_start__gte=mondays[0], week_start__lte=mondays[-1]
+    ).values_list(
+        "scope", "week_start", "deployments", "failed_deployments", "ttr_median", "lead_median"
+    )
+    found = {
+        (scope, week): charts.Week(
+            week_start=week,
+            deployments=deployments,
+            failed_deployments=failed,
+            ttr_median=ttr,
+            lead_median=lead,
+        )
+        for scope, week, deployments, failed, ttr, lead in rows
+    }
+    empty = {monday: charts.Week(week_start=monday) for monday in mondays}
+    return {
+        team_id: [found.get((team_id, monday)) or empty[monday] for monday in mondays]
+        for team_id in team_ids
+    }
 
 
 def card_numbers(window: Any, weeks: Sequence[charts.Week]) -> list[CardNumber]:
@@ -405,19 +441,18 @@ def overview(*, teams: Sequence[Team], date_range: DateRange, today: dt.date) ->
         teams=teams, start=date_range.start, end=date_range.end
     )
     mondays = _sparkline_mondays(date_range)
-    series = metrics.weekly_series(
-        scopes=team_ids, start=mondays[0], end=mondays[-1] + dt.timedelta(days=7)
-    )
+    spark_weeks = sparkline_weeks(team_ids=team_ids, mondays=mondays)
     focus = current_focus_by_team(team_ids, today)
     open_now = open_incidents_by_team(team_ids)
     pending = metrics.pending_recompute(team_ids=team_ids)
+    # One reverse() for all the cards: a team's URL differs only by its slug.
+    url_pattern = reverse("teams:detail", kwargs={"slug": SLUG_SENTINEL})
 
     cards = []
     for team in teams:
         window = windows.get(team.id)
         period = focus.get(team.id)
         by_severity = open_now.get(team.id, {})
-        weeks = charts.dense_weeks(series.get(team.id, []), mondays)
         cards.append(
             TeamCard(
                 team=team,
@@ -426,8 +461,9 @@ def overview(*, teams: Sequence[Team], date_range: DateRange, today: dt.date) ->
                 open_incidents=sum(by_severity.values()),
                 open_severe=sum(by_severity.get(s, 0) for s in SEVERE),
                 warnings=stability_warnings(period, window),
-                numbers=card_numbers(window, weeks),
+                numbers=card_numbers(window, spark_weeks[team.id]),
                 computed_at=window.computed_at if window else None,
+                url=url_pattern.replace(SLUG_SENTINEL, team.slug) + f"?{date_range.query}",
             )
         )
     cards.sort(key=lambda card: card.attention)
@@ -574,15 +610,45 @@ def chart_markers(*, team: Team, date_range: DateRange) -> list[charts.Marker]:
     return markers
 
 
+CHARTS_CACHE_SECONDS = 600
+
+
+def _charts_cache_key(
+    team: Team, date_range: DateRange, periods: Sequence[FocusPeriod]
+) -> str | None:
+    """A key that changes whenever what the charts draw changes: the team's rollups (every
+    write is followed by a recompute, which stamps its rows), its focus periods, the range.
+    None when the team has never been computed: nothing worth caching yet."""
+    computed = metrics.last_computed_at(scopes=[team.id]).get(team.id)
+    if computed is None:
+        return None
+    focus = hashlib.sha256(
+        repr([(p.pk, p.kind.slug, p.kind.name, p.starts_on, p.ends_on) for p in periods]).encode()
+    ).hexdigest()[:16]
+    return (
+        f"execdash:charts:v1:{team.pk}:{team.slug}:{date_range.start}:{date_range.end}:"
+        f"{computed.timestamp()}:{focus}:{settings.EXECDASH_TIME_ZONE}"
+    )
+
+
 def team_charts(
     *, team: Team, date_range: DateRange, periods: Sequence[FocusPeriod]
 ) -> list[charts.Chart]:
-    """The four charts of the team page, sharing one time axis (three queries)."""
+    """The four charts of the team page, sharing one time axis.
+
+    Building Plotly figures costs far more than reading their rows, so they are cached
+    until the team's rollups are recomputed: one query when cached, four otherwise.
+    """
+    key = _charts_cache_key(team, date_range, periods)
+    if key is not None:
+        cached = cache.get(key)
+        if cached is not None:
+            return cached
     mondays = date_range.mondays()
     series = metrics.weekly_series(scopes=[team.id], start=mondays[0], end=date_range.end)
     weeks = charts.dense_weeks(series.get(team.id, []), mondays)
     chart_start = date_range.chart_start
-    return charts.team_charts(
+    built = charts.team_charts(
         weeks=weeks,
         bands=charts.focus_bands(periods, chart_start, date_range.end),
         markers=chart_markers(team=team, date_range=date_range),
@@ -590,6 +656,9 @@ def team_charts(
         end=date_range.end,
         tz=org_tz(),
     )
+    if key is not None:
+        cache.set(key, built, CHARTS_CACHE_SECONDS)
+    return built
 
 
 def latest_incidents(*, team: Team, date_range: DateRange, limit: int = 5) -> list[Incident]:

@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
@@ -55,6 +56,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         "presets": selectors.preset_links(date_range),
         "nav_teams": teams,  # the navigation lists the same teams: no second query
         "is_org_admin": is_org_admin(request.user),
+        "definitions_url": reverse("teams:definitions"),
     }
     template = "teams/overview.html"
     if _fragment(request):

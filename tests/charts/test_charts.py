@@ -169,3 +169,15 @@ def test_sparkline_without_data_says_so():
 def test_sparkline_of_a_flat_series_is_a_flat_line():
     svg = charts.sparkline_svg([3.0, 3.0, 3.0], label="x")
     assert 'points="2.0,12.0 48.0,12.0 94.0,12.0"' in svg
+
+
+def test_figure_json_is_escaped_exactly_as_json_script_does():
+    from django.utils.html import json_script
+
+    chart = _all_charts([charts.Band(START, END, "</script><b>&", "custom")])[0]
+    expected = json_script(chart.figure, chart.json_id)
+    body = expected[expected.index(">") + 1 : expected.rindex("</script>")]
+    assert json.loads(chart.figure_json) == json.loads(body)
+    assert "</script" not in chart.figure_json
+    assert "<" not in chart.figure_json
+    assert "&" not in chart.figure_json
