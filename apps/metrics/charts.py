@@ -624,12 +624,14 @@ def team_charts(
     tz: dt.tzinfo | None = None,
 ) -> list[Chart]:
     """The four charts of a team page, in reading order: stability first."""
-    kwargs = {"weeks": weeks, "bands": bands, "markers": markers, "start": start, "end": end}
     return [
-        time_to_restore_chart(**kwargs, tz=tz),
-        change_failure_rate_chart(**kwargs, tz=tz),
-        deployment_frequency_chart(**kwargs, tz=tz),
-        lead_time_chart(**kwargs, tz=tz),
+        build(weeks=weeks, bands=bands, markers=markers, start=start, end=end, tz=tz)
+        for build in (
+            time_to_restore_chart,
+            change_failure_rate_chart,
+            deployment_frequency_chart,
+            lead_time_chart,
+        )
     ]
 
 

@@ -76,9 +76,10 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
         # The whole page lists the viewer's teams in its navigation anyway: one query gives
         # both, and a team the viewer may not see is a 404 as with team_for_user.
         nav_teams = list(visible_teams(request.user))
-        team = next((t for t in nav_teams if t.slug == slug), None)
-        if team is None:
+        found = next((t for t in nav_teams if t.slug == slug), None)
+        if found is None:
             raise Http404("No such team")
+        team = found
     form, date_range = _range_form(request)
     context: dict[str, Any] = {
         "team": team,
