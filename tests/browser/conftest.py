@@ -54,8 +54,12 @@ def page(browser: Any) -> Iterator[Any]:
     """A fresh context and page; `page.console_errors` and `page.failed_requests` collect
     what went wrong while the test ran.
     """
+    from playwright.sync_api import expect
+
     context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(10_000)
+    # Generous waits: CI machines are small and run the live server in the same process.
+    context.set_default_timeout(15_000)
+    expect.set_options(timeout=15_000)
     tab = context.new_page()
     tab.console_errors = []
     tab.failed_requests = []
