@@ -14,7 +14,7 @@ from tests.integration.conftest import ROOT, process_env, stop, wait_until
 
 pytestmark = [
     pytest.mark.services,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 

@@ -1,8 +1,8 @@
 """The write → outbox → broker → worker → rollup path, end to end, with a real worker.
 
 PostgreSQL, Redis and a `celery worker` subprocess reading the same test database. The data
-must be committed for the worker to see it, hence transactional tests (with the migrations'
-rows restored afterwards for the tests that follow).
+must be committed for the worker to see it, hence transactional tests (pytest-django runs
+them after the others; they need no rows from data migrations).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from tests.integration.conftest import Worker, wait_until
 
 pytestmark = [
     pytest.mark.services,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 
@@ -78,11 +78,14 @@ def test_an_incident_posted_through_the_form_reaches_the_rollup(client, worker: 
     assert row is not None, f"no rollup within 10 s; worker log:\n{worker.output()}"
     assert row.incidents == 1
     assert row.open_incidents == 1
-    assert not DirtyBucket.objects.filter(team=team).exists()
     assert RecomputeRun.objects.filter(trigger="worker").exists()
+    # Every bucket the write marked is cleared (a re-mark during the run clears on the next).
+    assert wait_until(lambda: not DirtyBucket.objects.filter(team=team).exists(), timeout=10)
 
 
-def test_a_burst_of_writes_becomes_a_handful_of_recomputes(worker: Worker) -> None:
+def test_a_burst_of_writes_becomes_a_handful_of_recomputes(worker: Worker, settings) -> None:  # type: ignore[no-untyped-def]
+    # The production debounce window (the writer schedules the run, so its setting counts).
+    settings.EXECDASH_RECOMPUTE_DELAY_SECONDS = 1.0
     team = TeamFactory()
     # Wednesday of last week: the whole burst falls in one week.
     base = local_midnight(week_start_of(timezone.now()) - dt.timedelta(days=5))
@@ -108,7 +111,7 @@ def test_a_burst_of_writes_becomes_a_handful_of_recomputes(worker: Worker) -> No
     assert 1 <= runs <= 10, f"{runs} recomputes for 1,000 writes in {burst_seconds:.1f} s"
     # Each run recomputed the one bucket the burst touched, not one per write.
     sizes = list(RecomputeRun.objects.values_list("buckets", flat=True)[:runs])
-    assert all(size == 1 for size in sizes), sizes
+    assert all(size == 1 for size in sizes), f"{sizes}\n{worker.output()}"
 
 
 def test_a_broker_outage_loses_no_recompute(worker_factory) -> None:  # type: ignore[no-untyped-def]
@@ -135,9 +138,3 @@ def test_a_broker_outage_loses_no_recompute(worker_factory) -> None:  # type: ig
     assert row is not None, f"the sweep did not repair it:\n{worker.output()}"
     assert row.incidents == 1
     assert wait_until(lambda: not DirtyBucket.objects.filter(team=team).exists(), timeout=5)
-
-
-def test_the_migrations_rows_survive_the_transactional_tests() -> None:
-    from apps.focus.models import FocusKind
-
-    assert FocusKind.objects.filter(builtin=True).count() >= 3
