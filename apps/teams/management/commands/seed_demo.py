@@ -5,10 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
-from django.db import transaction
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.metrics.services import buckets_mark_dirty
+from apps.metrics.rollups import rollups_recompute_all
 from apps.teams.demo import DEMO_PASSWORD, PROFILES, seed_demo
 
 
@@ -31,8 +30,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, teams: int, weeks: int, seed: int, **options: Any) -> None:
         if teams < 1 or weeks < 1:
-            self.stderr.write("--teams and --weeks must be at least 1")
-            raise SystemExit(2)
+            raise CommandError("--teams and --weeks must be at least 1")
         started = time.monotonic()
         report = seed_demo(teams=teams, weeks=weeks, seed=seed)
         added = report.releases + report.incidents + report.focus_periods + report.measurements
@@ -45,23 +43,14 @@ class Command(BaseCommand):
                 f"{report.incidents} incidents, {report.outcomes} outcomes, "
                 f"{report.measurements} measurements."
             )
-        rows = recompute(team_ids=report.team_ids, weeks=report.weeks)
+        rows = recompute()
         self.stdout.write(
             f"Rollups recomputed ({rows} rows) in {time.monotonic() - started:.1f} s. "
             f"Demo users (e.g. maya.payments) have the password {DEMO_PASSWORD!r}."
         )
 
 
-def recompute(*, team_ids: list[int], weeks: list) -> int:  # type: ignore[type-arg]
-    """Recompute rollups synchronously, whatever the Celery settings say."""
-    from apps.metrics import rollups
-
-    recompute_all = getattr(rollups, "rollups_recompute_all", None)
-    if recompute_all is not None:
-        return int(recompute_all() or 0)
-    # The bulk inserts bypass the write services, so mark the weeks here, and process them
-    # in the same transaction: the run scheduled on commit then finds nothing left to do.
-    with transaction.atomic():
-        for team_id in team_ids:
-            buckets_mark_dirty(team_id=team_id, weeks=weeks)
-        return rollups.rollups_process_dirty(trigger="seed_demo")
+def recompute() -> int:
+    """Recompute every rollup synchronously, whatever the Celery settings say: the bulk
+    inserts above bypass the write services and their dirty-bucket marks."""
+    return int(rollups_recompute_all(trigger="seed_demo") or 0)
