@@ -28,8 +28,8 @@ ENV DEBUG=false \
 
 EXPOSE 8000
 
-HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "scripts/healthcheck.py"]
+# No HEALTHCHECK here: the same image runs web, worker and beat, and each has its own
+# check in docker-compose.yml (web: scripts/healthcheck.py on /health/).
 
 # docker-compose.yml runs migrations first, then this; worker and beat override the command.
 CMD ["sh", "-c", "exec gunicorn execdash.wsgi:application --bind 0.0.0.0:${PORT} --workers ${WEB_CONCURRENCY} --access-logfile - --forwarded-allow-ips='*'"]
