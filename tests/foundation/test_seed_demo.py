@@ -189,3 +189,23 @@ def test_ensure_demo_admin_refuses_in_production(settings) -> None:  # type: ign
     assert not get_user_model().objects.filter(username="admin").exists()
     call_command("ensure_demo_admin", "--force", stdout=io.StringIO())
     assert get_user_model().objects.filter(username="admin").exists()
+
+
+def test_make_run_sequence_ends_on_the_team_list(client, settings) -> None:  # type: ignore[no-untyped-def]
+    """What `make run` does after migrating: seed, print credentials, log in, see the teams."""
+    import re
+
+    settings.DEBUG = True
+    seed(teams=5, weeks=2, seed=7)
+    out = io.StringIO()
+    call_command("ensure_demo_admin", stdout=out)
+    username, password = re.search(r"username (\S+), password (\S+)", out.getvalue()).groups()  # type: ignore[union-attr]
+    assert client.get("/").status_code == 302  # everything else requires login
+    assert client.get("/accounts/login/").status_code == 200
+    response = client.post(
+        "/accounts/login/", {"username": username, "password": password}, follow=True
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    for name in ("Payments", "Search", "Mobile", "Platform", "Growth"):
+        assert name in page
