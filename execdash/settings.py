@@ -130,7 +130,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": SQLITE_PATH,
+            "NAME": str(SQLITE_PATH),
             "OPTIONS": {
                 # WAL lets the web process read while the worker writes.
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
@@ -158,7 +158,9 @@ EXECDASH_TIME_ZONE = env("EXECDASH_TIME_ZONE", "UTC")
 try:
     ZoneInfo(EXECDASH_TIME_ZONE)
 except (ZoneInfoNotFoundError, ValueError) as exc:
-    raise ImproperlyConfigured(f"EXECDASH_TIME_ZONE={EXECDASH_TIME_ZONE!r} is not a time zone") from exc
+    raise ImproperlyConfigured(
+        f"EXECDASH_TIME_ZONE={EXECDASH_TIME_ZONE!r} is not a time zone"
+    ) from exc
 TIME_ZONE = EXECDASH_TIME_ZONE
 
 # DORA benchmark year used for level badges (2021, 2023 or 2024).

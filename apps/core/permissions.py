@@ -20,7 +20,10 @@ if TYPE_CHECKING:
 
 
 def is_org_admin(user: AnyUser) -> bool:
-    return bool(user.is_authenticated and (user.is_superuser or user.is_staff))
+    return bool(
+        user.is_authenticated
+        and (getattr(user, "is_superuser", False) or getattr(user, "is_staff", False))
+    )
 
 
 def visible_teams(user: AnyUser) -> QuerySet[Team]:
@@ -28,7 +31,7 @@ def visible_teams(user: AnyUser) -> QuerySet[Team]:
         return Team.objects.none()
     if is_org_admin(user):
         return Team.objects.all()
-    return Team.objects.filter(memberships__user=user).distinct()
+    return Team.objects.filter(memberships__user_id=user.pk).distinct()
 
 
 def team_for_user(user: AnyUser, slug: str) -> Team:
@@ -45,7 +48,7 @@ def role_in(user: AnyUser, team: Team) -> str | None:
         return "admin"
     if not user.is_authenticated:
         return None
-    membership = Membership.objects.filter(user=user, team=team).only("role").first()
+    membership = Membership.objects.filter(user_id=user.pk, team=team).only("role").first()
     return membership.role if membership else None
 
 

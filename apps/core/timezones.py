@@ -23,7 +23,9 @@ def local_midnight(day: dt.date, tz: ZoneInfo | None = None) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, tzinfo=tz or org_tz())
 
 
-def window_bounds(start: dt.date, end: dt.date, tz: ZoneInfo | None = None) -> tuple[dt.datetime, dt.datetime]:
+def window_bounds(
+    start: dt.date, end: dt.date, tz: ZoneInfo | None = None
+) -> tuple[dt.datetime, dt.datetime]:
     """The aware instants of a `[start, end)` date window in the org zone."""
     zone = tz or org_tz()
     return local_midnight(start, zone), local_midnight(end, zone)

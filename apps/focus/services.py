@@ -37,17 +37,28 @@ class FocusOverlapError(ValidationError):
         self.other = other
         until = other.ends_on.isoformat() if other.ends_on else "open-ended"
         super().__init__(
-            {"starts_on": [f"Overlaps the {other.kind.name.lower()} focus "
-                           f"{other.starts_on.isoformat()} – {until} (id {other.id})."]}
+            {
+                "starts_on": [
+                    f"Overlaps the {other.kind.name.lower()} focus "
+                    f"{other.starts_on.isoformat()} – {until} (id {other.id})."
+                ]
+            }
         )
 
 
 @transaction.atomic
 def focus_period_create(
-    *, team: Team, kind: FocusKind, starts_on: dt.date, rationale: str,
-    ends_on: dt.date | None = None, revisit_on: dt.date | None = None,
-    success_signals: list[dict[str, Any]] | None = None, tradeoff: str = "",
-    proposed_by: Any = None, status: str = FocusPeriod.Status.PROPOSED,
+    *,
+    team: Team,
+    kind: FocusKind,
+    starts_on: dt.date,
+    rationale: str,
+    ends_on: dt.date | None = None,
+    revisit_on: dt.date | None = None,
+    success_signals: list[dict[str, Any]] | None = None,
+    tradeoff: str = "",
+    proposed_by: Any = None,
+    status: str = FocusPeriod.Status.PROPOSED,
 ) -> FocusPeriod:
     errors: dict[str, list[str]] = {}
     if ends_on is not None and ends_on < starts_on:
@@ -64,9 +75,16 @@ def focus_period_create(
     if other is not None:
         raise FocusOverlapError(other)
     period = FocusPeriod(
-        team=team, kind=kind, starts_on=starts_on, ends_on=ends_on, rationale=rationale,
-        revisit_on=revisit_on, success_signals=success_signals or [], tradeoff=tradeoff,
-        proposed_by=proposed_by, status=status,
+        team=team,
+        kind=kind,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        rationale=rationale,
+        revisit_on=revisit_on,
+        success_signals=success_signals or [],
+        tradeoff=tradeoff,
+        proposed_by=proposed_by,
+        status=status,
     )
     try:
         with transaction.atomic():

@@ -29,13 +29,19 @@ class Incident(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True, help_text="Empty while open.")
     cause = models.CharField(max_length=16, choices=Cause.choices, default=Cause.UNKNOWN)
     caused_by = models.ForeignKey(
-        "releases.Release", null=True, blank=True, on_delete=models.SET_NULL,
+        "releases.Release",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="caused_incidents",
     )
     summary = models.TextField(blank=True)
     resolved_by = models.CharField(max_length=150, blank=True)
     reported_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.FORM)

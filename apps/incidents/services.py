@@ -21,8 +21,16 @@ from apps.releases.models import Release, Source
 from apps.teams.models import Team
 
 INCIDENT_FIELDS = (
-    "title", "severity", "service", "started_at", "detected_at", "resolved_at", "cause",
-    "caused_by", "summary", "resolved_by",
+    "title",
+    "severity",
+    "service",
+    "started_at",
+    "detected_at",
+    "resolved_at",
+    "cause",
+    "caused_by",
+    "summary",
+    "resolved_by",
 )
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 
@@ -68,8 +76,10 @@ def incident_validate(*, team: Team, data: dict[str, Any]) -> None:
             add("caused_by", "Choose the release that caused it.")
         elif caused_by.team_id != team.id:
             add("caused_by", "Choose a release of this team.")
-        elif started_at is not None and "started_at" not in errors and (
-            caused_by.deployed_at > started_at
+        elif (
+            started_at is not None
+            and "started_at" not in errors
+            and (caused_by.deployed_at > started_at)
         ):
             add("caused_by", "That release was deployed after the incident started.")
     elif caused_by is not None:
@@ -88,16 +98,23 @@ def _affected(incident: Incident) -> tuple[set[dt.date], Release | None]:
 
 @transaction.atomic
 def incident_create(
-    *, team: Team, source: str = Source.FORM, external_id: str | None = None,
-    reported_by: Any = None, **fields: Any,
+    *,
+    team: Team,
+    source: str = Source.FORM,
+    external_id: str | None = None,
+    reported_by: Any = None,
+    **fields: Any,
 ) -> Incident:
-    fields.setdefault("cause", Incident.Cause.RELEASE if fields.get("caused_by") else
-                      Incident.Cause.UNKNOWN)
+    fields.setdefault(
+        "cause", Incident.Cause.RELEASE if fields.get("caused_by") else Incident.Cause.UNKNOWN
+    )
     incident_validate(team=team, data=fields)
-    incident = Incident(team=team, source=source, external_id=external_id or None,
-                        reported_by=reported_by, **fields)
-    incident.full_clean(exclude=["team", "caused_by"], validate_unique=False,
-                        validate_constraints=False)
+    incident = Incident(
+        team=team, source=source, external_id=external_id or None, reported_by=reported_by, **fields
+    )
+    incident.full_clean(
+        exclude=["team", "caused_by"], validate_unique=False, validate_constraints=False
+    )
     incident.save()
     weeks, _ = _affected(incident)
     buckets_mark_dirty(team_id=team.id, weeks=weeks)
@@ -109,16 +126,23 @@ def incident_update(*, incident: Incident, **fields: Any) -> Incident:
     merged = {name: getattr(incident, name) for name in INCIDENT_FIELDS}
     merged.update(fields)
     if "caused_by" in fields and "cause" not in fields:
-        merged["cause"] = Incident.Cause.RELEASE if fields["caused_by"] else (
-            incident.cause if incident.cause != Incident.Cause.RELEASE else Incident.Cause.UNKNOWN
+        merged["cause"] = (
+            Incident.Cause.RELEASE
+            if fields["caused_by"]
+            else (
+                incident.cause
+                if incident.cause != Incident.Cause.RELEASE
+                else Incident.Cause.UNKNOWN
+            )
         )
         fields["cause"] = merged["cause"]
     incident_validate(team=incident.team, data=merged)
     before, _ = _affected(incident)
     for name, value in fields.items():
         setattr(incident, name, value)
-    incident.full_clean(exclude=["team", "caused_by"], validate_unique=False,
-                        validate_constraints=False)
+    incident.full_clean(
+        exclude=["team", "caused_by"], validate_unique=False, validate_constraints=False
+    )
     incident.save()
     after, _ = _affected(incident)
     buckets_mark_dirty(team_id=incident.team_id, weeks=before | after)

@@ -11,7 +11,11 @@ class Outcome(models.Model):
         DOWN = "down", "Down is better"
 
     team = models.ForeignKey(
-        "teams.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="outcomes",
+        "teams.Team",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="outcomes",
         help_text="Empty for an organization-wide outcome.",
     )
     name = models.CharField(max_length=160)

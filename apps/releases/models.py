@@ -29,11 +29,17 @@ class Release(models.Model):
         max_length=150, blank=True, help_text="Who deployed it (a username or handle)."
     )
     fixes_incident = models.ForeignKey(
-        "incidents.Incident", null=True, blank=True, on_delete=models.SET_NULL,
+        "incidents.Incident",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="fixed_by_releases",
     )
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.FORM)

@@ -15,8 +15,14 @@ from apps.releases.models import Release, Source
 from apps.teams.models import Team
 
 RELEASE_FIELDS = (
-    "service", "version", "deployed_at", "status", "first_commit_at", "change_count",
-    "deployed_by", "fixes_incident",
+    "service",
+    "version",
+    "deployed_at",
+    "status",
+    "first_commit_at",
+    "change_count",
+    "deployed_by",
+    "fixes_incident",
 )
 
 
@@ -62,20 +68,28 @@ def _caused_incident_weeks(release: Release) -> set[dt.date]:
     deployment, so moving `deployed_at` changes them."""
     if release.pk is None:
         return set()
-    return {week_start_of(started) for started in
-            release.caused_incidents.values_list("started_at", flat=True)}
+    return {
+        week_start_of(started)
+        for started in release.caused_incidents.values_list("started_at", flat=True)
+    }
 
 
 @transaction.atomic
 def release_create(
-    *, team: Team, source: str = Source.FORM, external_id: str | None = None,
-    recorded_by: Any = None, **fields: Any,
+    *,
+    team: Team,
+    source: str = Source.FORM,
+    external_id: str | None = None,
+    recorded_by: Any = None,
+    **fields: Any,
 ) -> Release:
     release_validate(team=team, data=fields)
-    release = Release(team=team, source=source, external_id=external_id or None,
-                      recorded_by=recorded_by, **fields)
-    release.full_clean(exclude=["team", "fixes_incident"], validate_unique=False,
-                       validate_constraints=False)
+    release = Release(
+        team=team, source=source, external_id=external_id or None, recorded_by=recorded_by, **fields
+    )
+    release.full_clean(
+        exclude=["team", "fixes_incident"], validate_unique=False, validate_constraints=False
+    )
     release.save()
     buckets_mark_dirty(team_id=team.id, weeks=_affected_weeks(release))
     return release
@@ -89,8 +103,9 @@ def release_update(*, release: Release, **fields: Any) -> Release:
     before = _affected_weeks(release)
     for name, value in fields.items():
         setattr(release, name, value)
-    release.full_clean(exclude=["team", "fixes_incident"], validate_unique=False,
-                       validate_constraints=False)
+    release.full_clean(
+        exclude=["team", "fixes_incident"], validate_unique=False, validate_constraints=False
+    )
     release.save()
     weeks = before | _affected_weeks(release)
     if "deployed_at" in fields:
