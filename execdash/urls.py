@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/", include("apps.api.urls")),
     path("settings/tokens/", include("apps.api.web_urls")),
     path("health/", core_views.health, name="health"),
+    path("me/", core_views.me, name="me"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

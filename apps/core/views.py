@@ -24,6 +24,13 @@ def health(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"status": "error", "detail": str(exc)}, status=503)
 
 
+@require_GET
+def me(request: HttpRequest) -> HttpResponse:
+    """Who is logged in, as plain text: the lightest page behind the login (the session and
+    the user, nothing else). The pages benchmark measures the dashboard against it."""
+    return HttpResponse(request.user.get_username(), content_type="text/plain; charset=utf-8")
+
+
 @requires_csrf_token
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """The 404 page in the product's look, with the navigation of whoever is logged in."""
