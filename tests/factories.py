@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from apps.focus.models import FocusKind, FocusPeriod
+from apps.focus.services import focus_kinds_ensure_builtin
 from apps.incidents.models import Incident
 from apps.outcomes.models import Outcome, OutcomeMeasurement
 from apps.releases.models import Release
@@ -81,7 +82,7 @@ class IncidentFactory(factory.django.DjangoModelFactory):
 
 
 def focus_kind(slug: str = FocusKind.STABILITY) -> FocusKind:
-    return FocusKind.objects.get(slug=slug)
+    return focus_kinds_ensure_builtin()[slug]
 
 
 class FocusPeriodFactory(factory.django.DjangoModelFactory):

@@ -32,6 +32,32 @@ def overlapping_periods(
     return qs.select_related("kind")
 
 
+BUILTIN_KINDS = (
+    (
+        FocusKind.STABILITY,
+        "Stability",
+        "Recover fast and fail less: time to restore, change failure rate.",
+    ),
+    (FocusKind.THROUGHPUT, "Throughput", "Ship more often with shorter lead times."),
+    (
+        FocusKind.KNOWLEDGE_SHARING,
+        "Knowledge sharing",
+        "Spread the work so no service depends on one person.",
+    ),
+)
+
+
+def focus_kinds_ensure_builtin() -> dict[str, FocusKind]:
+    """The built-in kinds (a data migration creates them; this repairs a flushed table)."""
+    kinds = {kind.slug: kind for kind in FocusKind.objects.all()}
+    for slug, name, description in BUILTIN_KINDS:
+        if slug not in kinds:
+            kinds[slug], _ = FocusKind.objects.get_or_create(
+                slug=slug, defaults={"name": name, "description": description, "builtin": True}
+            )
+    return kinds
+
+
 class FocusOverlapError(ValidationError):
     def __init__(self, other: FocusPeriod) -> None:
         self.other = other

@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from apps.core.timezones import local_midnight, org_tz, weeks_between
 from apps.focus.models import FocusKind, FocusPeriod
+from apps.focus.services import focus_kinds_ensure_builtin
 from apps.incidents.models import Incident
 from apps.outcomes.models import Outcome, OutcomeMeasurement
 from apps.releases.models import Release, Source
@@ -615,7 +616,7 @@ def seed_demo(*, teams: int = 5, weeks: int = 26, seed: int = 7) -> SeedReport:
     password = make_password(DEMO_PASSWORD)  # hashed once: the demo users share it
     with transaction.atomic():
         director = _user(DIRECTOR[0], DIRECTOR[1], DIRECTOR[2], password, report, staff=True)
-        kinds = {k.slug: k for k in FocusKind.objects.all()}
+        kinds = focus_kinds_ensure_builtin()
         for index in range(teams):
             profile = profile_for(index)
             team, created = Team.objects.get_or_create(

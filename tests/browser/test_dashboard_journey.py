@@ -18,12 +18,8 @@ from apps.teams.models import Membership, Team
 from tests.browser.conftest import assert_clean, screenshot
 from tests.factories import MembershipFactory, UserFactory
 
-# serialized_rollback: the built-in focus kinds come from a data migration, which a
-# transactional test's flush would otherwise remove for the next one.
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-]
+# seed_demo re-creates the built-in focus kinds that a transactional test's flush removes.
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 CHARTS = ("time-to-restore", "change-failure-rate", "deployment-frequency", "lead-time")
