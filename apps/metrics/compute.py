@@ -13,9 +13,10 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from django.db import connection
 from django.db.models import (
     BigIntegerField,
     Case,
@@ -32,7 +33,7 @@ from django.db.models import (
 )
 
 from apps.incidents.models import Incident
-from apps.metrics.formulas import Stats, bus_factor_of
+from apps.metrics.formulas import Stats
 from apps.metrics.sql import MicrosBetween, Percentile, WeekStart
 from apps.releases.models import FAILED_STATUSES, Release
 
@@ -141,10 +142,17 @@ def release_aggregates(
     )
     aggregates: dict[str, Any] = _duration_aggregates("lead", lead)
     if with_counts:
-        caused = Incident.objects.filter(caused_by_id=OuterRef("pk"))
+        if scan.start is None:
+            # The whole history: one hash of every release some incident names beats a
+            # probe per release.
+            caused: Q = Q(
+                id__in=Incident.objects.filter(caused_by__isnull=False).values("caused_by_id")
+            )
+        else:
+            caused = Q(Exists(Incident.objects.filter(caused_by_id=OuterRef("pk"))))
         aggregates |= {
             "deployments": Count("id"),
-            "failed": Count("id", filter=Q(status__in=FAILED_STATUSES) | Q(Exists(caused))),
+            "failed": Count("id", filter=Q(status__in=FAILED_STATUSES) | caused),
             "rework": Count("id", filter=Q(fixes_incident_id__isnull=False)),
             "changes": Sum("change_count"),
         }
@@ -167,30 +175,48 @@ def release_aggregates(
     return out
 
 
+@dataclass(frozen=True)
+class IncidentPart:
+    incidents: int
+    time_to_restore: Stats
+    open_incidents: int = 0
+
+
 def incident_aggregates(
-    scan: Scan, *, by_team: bool, by_week: bool
-) -> dict[Key, tuple[int, Stats, Stats]]:
-    """Incidents started, time to restore and failed deployment recovery time, per group."""
-    qs = _filtered(Incident.objects.all(), scan, column="started_at")
+    scan: Scan, *, by_team: bool, by_week: bool, with_open: bool = False
+) -> dict[Key, IncidentPart]:
+    """Incidents started and their time to restore, per group.
+
+    With `with_open` (a window, not weekly groups), the same query also counts the incidents
+    open at the end of the scan: started before it and not resolved before it. It then reads
+    the window's incidents plus those still open at its end, through the started_at and
+    resolved_at indexes.
+    """
+    in_window: Q | None = None
+    if with_open:
+        if by_week or scan.end is None:
+            raise ValueError("open incidents are counted at the end of a window")
+        end = scan.end
+        qs = _filtered(Incident.objects.all(), replace(scan, start=None), column="started_at")
+        still_open = Q(resolved_at__isnull=True) | Q(resolved_at__gte=end)
+        if scan.start is not None:
+            in_window = Q(started_at__gte=scan.start)
+            qs = qs.filter(in_window | still_open)
+    else:
+        qs = _filtered(Incident.objects.all(), scan, column="started_at")
+    resolved = Q(resolved_at__isnull=False)
     ttr = Case(
-        When(resolved_at__isnull=False, then=MicrosBetween("resolved_at", "started_at")),
-        default=None,
-        output_field=BigIntegerField(),
-    )
-    fdrt = Case(
         When(
-            Q(resolved_at__isnull=False, caused_by__isnull=False),
-            then=MicrosBetween("resolved_at", "caused_by__deployed_at"),
+            resolved & in_window if in_window is not None else resolved,
+            then=MicrosBetween("resolved_at", "started_at"),
         ),
         default=None,
         output_field=BigIntegerField(),
     )
-    aggregates = (
-        {"incidents": Count("id")}
-        | _duration_aggregates("ttr", ttr)
-        | _duration_aggregates("fdrt", fdrt)
-    )
-    out: dict[Key, tuple[int, Stats, Stats]] = {}
+    aggregates = {"incidents": Count("id", filter=in_window)} | _duration_aggregates("ttr", ttr)
+    if with_open:
+        aggregates["open"] = Count("id", filter=still_open)
+    out: dict[Key, IncidentPart] = {}
     for key, row in _grouped(
         qs,
         by_team=by_team,
@@ -199,7 +225,33 @@ def incident_aggregates(
         aggregates=aggregates,
         stream=scan.stream,
     ):
-        out[key] = (row["incidents"] or 0, _stats(row, "ttr"), _stats(row, "fdrt"))
+        out[key] = IncidentPart(row["incidents"] or 0, _stats(row, "ttr"), row.get("open") or 0)
+    return out
+
+
+def recovery_aggregates(scan: Scan, *, by_team: bool, by_week: bool) -> dict[Key, Stats]:
+    """Failed deployment recovery time per group: `resolved_at` of a resolved incident that
+    names its causing release, minus that release's `deployed_at`.
+
+    Its own query, joining only the incidents that name a release: joining every incident
+    would make PostgreSQL hash the unlinked ones together under a NULL key.
+    """
+    qs = _filtered(
+        Incident.objects.filter(caused_by__isnull=False, resolved_at__isnull=False),
+        scan,
+        column="started_at",
+    )
+    recovery = MicrosBetween("resolved_at", "caused_by__deployed_at")
+    out: dict[Key, Stats] = {}
+    for key, row in _grouped(
+        qs,
+        by_team=by_team,
+        by_week="started_at" if by_week else None,
+        tzname=scan.tzname,
+        aggregates=_duration_aggregates("fdrt", recovery),
+        stream=scan.stream,
+    ):
+        out[key] = _stats(row, "fdrt")
     return out
 
 
@@ -247,7 +299,7 @@ def open_incidents_weekly(
         .order_by()
     )
     events: dict[int | None, list[tuple[dt.date, int]]] = defaultdict(list)
-    for row in rows.iterator(chunk_size=CHUNK):
+    for row in rows:
         team = row.get("team_id") if by_team else None
         events[team].append((row["ws"], row["n"]))
         if row["wr"] is not None:
@@ -292,13 +344,15 @@ def running_counts(
     return out
 
 
-def bus_work(scan: Scan, *, by_week: bool) -> Iterator[tuple[Key, dict[str, dict[str, int]]]]:
-    """Who did the work, per team (and week) and service: releases and resolved incidents.
+def bus_factors(scan: Scan, *, by_team: bool, by_week: bool) -> dict[Key, int | None]:
+    """The bus factor of each group: the lowest over its services (and, for the whole
+    organization, over every team's services) of the smallest number of people who together
+    did at least half of the service's work (METRICS.md; formulas.bus_factor_of).
 
-    A release counts for its `deployed_by`, in the week it was deployed; a resolved incident
-    for its `resolved_by`, in the week it started. Work with no person or (for incidents)
-    no service cannot be attributed and is left out. Yields `((team_id, week or None),
-    {service: {person: items}})` one group at a time, so memory stays flat.
+    Work is releases (by `deployed_by`, in the week deployed) and resolved incidents (by
+    `resolved_by`, in the week they started). Work with no person or, for incidents, no
+    service cannot be attributed and is left out. The database ranks the people of each
+    service with window functions and returns one row per team (and week).
     """
     releases = _filtered(Release.objects.exclude(deployed_by=""), scan, column="deployed_at")
     incidents = _filtered(
@@ -322,39 +376,43 @@ def bus_work(scan: Scan, *, by_week: bool) -> Iterator[tuple[Key, dict[str, dict
             .annotate(bf_n=Count("id"))
             .order_by()
         )
-    rows = parts[0].union(parts[1], all=True).order_by("team_id", "bf_week")
-    current: Key | None = None
-    services: dict[str, dict[str, int]] = {}
-    for row in rows.iterator(chunk_size=CHUNK) if scan.stream else rows:
-        week = row["bf_week"] if by_week else None
-        if isinstance(week, str):
-            week = dt.date.fromisoformat(week)
-        elif isinstance(week, dt.datetime):
-            week = week.date()
-        key: Key = (row["team_id"], week)
-        if key != current:
-            if current is not None:
-                yield current, services
-            current, services = key, {}
-        people = services.setdefault(row["service"], {})
-        people[row["bf_person"]] = people.get(row["bf_person"], 0) + row["bf_n"]
-    if current is not None:
-        yield current, services
-
-
-def bus_factors(
-    work: Iterable[tuple[Key, dict[str, dict[str, int]]]], *, by_team: bool
-) -> dict[Key, int | None]:
-    """The lowest bus factor over the services of each group (a team, or all teams)."""
+    work_sql, params = parts[0].union(parts[1], all=True).order_by().query.sql_with_params()
+    # Per (team, week, service): people by work done, most first, ties by name; a person's
+    # rank where the running total first reaches half is the service's bus factor, so the
+    # lowest rank reaching half over a team's services is the team's.
+    sql = f"""
+        SELECT team_id, bf_week, MIN(rn) FROM (
+            SELECT team_id, bf_week,
+                ROW_NUMBER() OVER w AS rn,
+                SUM(n) OVER w AS done,
+                SUM(n) OVER (PARTITION BY team_id, bf_week, service) AS total
+            FROM (
+                SELECT team_id, bf_week, service, bf_person, SUM(bf_n) AS n
+                FROM ({work_sql}) AS work
+                GROUP BY team_id, bf_week, service, bf_person
+            ) AS people
+            WINDOW w AS (
+                PARTITION BY team_id, bf_week, service ORDER BY n DESC, bf_person
+                ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+            )
+        ) AS ranked
+        WHERE 2 * done >= total
+        GROUP BY team_id, bf_week
+    """  # noqa: S608  (the inner query is the ORM's, with its parameters)
+    date_field = DateField()
     out: dict[Key, int | None] = {}
-    for (team_id, week), services in work:
-        key: Key = (team_id if by_team else None, week)
-        for people in services.values():
-            factor = bus_factor_of(people)
-            if factor is None:
-                continue
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for team_id, week, factor in cursor.fetchall():
+            if not by_week:
+                week = None
+            elif week is not None and not isinstance(week, dt.date):
+                week = date_field.to_python(week)
+            elif isinstance(week, dt.datetime):
+                week = week.date()
+            key: Key = (team_id if by_team else None, week)
             current = out.get(key)
-            out[key] = factor if current is None else min(current, factor)
+            out[key] = int(factor) if current is None else min(current, int(factor))
     return out
 
 

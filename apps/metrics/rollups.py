@@ -20,7 +20,10 @@ import datetime as dt
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Min, Q, Sum
 from django.utils import timezone
@@ -42,8 +45,10 @@ log = logging.getLogger(__name__)
 RECHECK_WEEKS = 8
 SNAPSHOT_MAX_AGE = dt.timedelta(days=14)
 UPSERT_BATCH = 2_000
-ROLLUP_FIELDS = [
-    "team",
+COLUMNS = (
+    "scope",
+    "team_id",
+    "week_start",
     "deployments",
     "failed_deployments",
     "rework_deployments",
@@ -64,51 +69,105 @@ ROLLUP_FIELDS = [
     "lead_n",
     "bus_factor",
     "computed_at",
-]
+)
+COPY_THRESHOLD = 1_000  # rows; above it PostgreSQL gets them through COPY
 
 Progress = Callable[[str, int], None]
+Row = tuple[Any, ...]
 
 
-def _row(scope: int, week: dt.date, part: compute.Partial, now: dt.datetime) -> WeeklyRollup:
+def _row(scope: int, week: dt.date, part: compute.Partial, now: dt.datetime) -> Row:
+    """One WeeklyRollup row, as the values of COLUMNS."""
     ttr, fdrt, lead = part.time_to_restore, part.failed_deployment_recovery, part.lead_time
-    return WeeklyRollup(
-        scope=scope,
-        team_id=scope if scope != ORG_SCOPE else None,
-        week_start=week,
-        deployments=part.deployments,
-        failed_deployments=part.failed_deployments,
-        rework_deployments=part.rework_deployments,
-        change_count=part.change_count,
-        incidents=part.incidents,
-        open_incidents=part.open_incidents,
-        ttr_median=ttr.median,
-        ttr_mean=ttr.mean,
-        ttr_p90=ttr.p90,
-        ttr_n=ttr.n,
-        fdrt_median=fdrt.median,
-        fdrt_mean=fdrt.mean,
-        fdrt_p90=fdrt.p90,
-        fdrt_n=fdrt.n,
-        lead_median=lead.median,
-        lead_mean=lead.mean,
-        lead_p90=lead.p90,
-        lead_n=lead.n,
-        bus_factor=part.bus_factor,
-        computed_at=now,
+    return (
+        scope,
+        scope if scope != ORG_SCOPE else None,
+        week,
+        part.deployments,
+        part.failed_deployments,
+        part.rework_deployments,
+        part.change_count,
+        part.incidents,
+        part.open_incidents,
+        ttr.median,
+        ttr.mean,
+        ttr.p90,
+        ttr.n,
+        fdrt.median,
+        fdrt.mean,
+        fdrt.p90,
+        fdrt.n,
+        lead.median,
+        lead.mean,
+        lead.p90,
+        lead.n,
+        part.bus_factor,
+        now,
     )
 
 
-def _upsert(rows: list[WeeklyRollup]) -> int:
-    # One order for every writer (scope, then week): two workers never deadlock.
-    rows.sort(key=lambda r: (r.scope, r.week_start))
-    for i in range(0, len(rows), UPSERT_BATCH):
-        WeeklyRollup.objects.bulk_create(
-            rows[i : i + UPSERT_BATCH],
-            update_conflicts=True,
-            unique_fields=["scope", "week_start"],
-            update_fields=ROLLUP_FIELDS,
-        )
+def _upsert(rows: list[Row]) -> int:
+    """Insert or update rollup rows under (scope, week_start), in one fixed order (scope,
+    then week) so that two writers never deadlock. Raw SQL: a full recompute writes tens of
+    thousands of rows, and model instances would cost more than the metrics themselves."""
+    if not rows:
+        return 0
+    rows.sort(key=lambda r: (r[0], r[2]))
+    table = connection.ops.quote_name(WeeklyRollup._meta.db_table)
+    columns = ", ".join(COLUMNS)
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS[3:])
+    conflict = f"ON CONFLICT (scope, week_start) DO UPDATE SET {updates}"
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and len(rows) > COPY_THRESHOLD:
+            cursor.execute(
+                f"CREATE TEMP TABLE rollup_incoming ON COMMIT DROP AS "  # noqa: S608
+                f"SELECT {columns} FROM {table} WITH NO DATA"
+            )
+            with cursor.cursor.copy(f"COPY rollup_incoming ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) SELECT {columns} FROM rollup_incoming "  # noqa: S608
+                f"ORDER BY scope, week_start {conflict}"
+            )
+            cursor.execute("DROP TABLE rollup_incoming")
+            return len(rows)
+        ops = connection.ops
+        placeholders = "(" + ", ".join(["%s"] * len(COLUMNS)) + ")"
+        batch = max(1, 30_000 // len(COLUMNS) // 4)
+        for i in range(0, len(rows), batch):
+            chunk = rows[i : i + batch]
+            params: list[Any] = []
+            for row in chunk:
+                params.extend(row[:2])
+                params.append(ops.adapt_datefield_value(row[2]))
+                params.extend(row[3:-1])
+                params.append(ops.adapt_datetimefield_value(row[-1]))
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES "  # noqa: S608
+                f"{', '.join([placeholders] * len(chunk))} {conflict}",
+                params,
+            )
     return len(rows)
+
+
+def _fast_commit(*, whole_tables: bool = False) -> None:
+    """Rollups are derived data: do not wait for the WAL flush at commit. A crash can lose
+    only whole transactions, and the dirty buckets they cleared come back with them.
+
+    A few weeks' rows are read without parallel workers (starting them costs more than
+    they save); a scan of whole tables sorts and hashes in memory and skips JIT compilation
+    (it too costs more than it saves on these queries)."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        if not whole_tables:
+            # A week's rows: starting parallel workers costs more than they save.
+            cursor.execute("SET LOCAL max_parallel_workers_per_gather TO 0")
+        else:
+            cursor.execute("SET LOCAL work_mem TO '128MB'")
+            cursor.execute("SET LOCAL jit TO OFF")
 
 
 def versions_bump(*, scopes: Iterable[int]) -> None:
@@ -143,20 +202,23 @@ def _team_weeks(team_id: int, weeks: Sequence[dt.date]) -> dict[dt.date, compute
     ).items():
         if week in wanted:
             parts[week] = part
-    for (_team, week), (n, ttr, fdrt) in compute.incident_aggregates(
+    for (_team, week), incidents in compute.incident_aggregates(
         scan, by_team=False, by_week=True
     ).items():
         if week in wanted:
-            part = parts[week]
-            part.incidents, part.time_to_restore, part.failed_deployment_recovery = n, ttr, fdrt
+            parts[week].incidents = incidents.incidents
+            parts[week].time_to_restore = incidents.time_to_restore
+    for (_team, week), recovery in compute.recovery_aggregates(
+        scan, by_team=False, by_week=True
+    ).items():
+        if week in wanted:
+            parts[week].failed_deployment_recovery = recovery
     for (_team, week), n in compute.open_incidents_weekly(
         team_ids=[team_id], weeks=weeks, tzname=tzname, by_team=False
     ).items():
         if week in wanted:
             parts[week].open_incidents = n
-    for (_team, week), factor in compute.bus_factors(
-        compute.bus_work(scan, by_week=True), by_team=False
-    ).items():
+    for (_team, week), factor in compute.bus_factors(scan, by_team=False, by_week=True).items():
         if week in wanted:
             parts[week].bus_factor = factor
     return parts
@@ -176,12 +238,17 @@ def _org_weeks(weeks: Sequence[dt.date], *, stream: bool = False) -> dict[dt.dat
     ).items():
         if week in wanted:
             parts[week] = part
-    for (_team, week), (n, ttr, fdrt) in compute.incident_aggregates(
+    for (_team, week), incidents in compute.incident_aggregates(
         scan, by_team=False, by_week=True
     ).items():
         if week in wanted:
-            part = parts[week]
-            part.incidents, part.time_to_restore, part.failed_deployment_recovery = n, ttr, fdrt
+            parts[week].incidents = incidents.incidents
+            parts[week].time_to_restore = incidents.time_to_restore
+    for (_team, week), recovery in compute.recovery_aggregates(
+        scan, by_team=False, by_week=True
+    ).items():
+        if week in wanted:
+            parts[week].failed_deployment_recovery = recovery
     from_teams = (
         WeeklyRollup.objects.filter(week_start__gte=weeks[0], week_start__lte=weeks[-1])
         .exclude(scope=ORG_SCOPE)
@@ -202,29 +269,35 @@ def rollups_recompute(*, team_id: int, weeks: Iterable[dt.date], include_org: bo
     ordered = sorted(set(weeks))
     if not ordered:
         return 0
-    parts = _team_weeks(team_id, ordered)
-    now = timezone.now()
     with transaction.atomic():
-        written = _upsert([_row(team_id, week, part, now) for week, part in parts.items()])
+        _fast_commit()
+        written = _write_team(team_id, ordered, now=timezone.now())
         scopes = [team_id]
         if include_org:
-            written += _rollups_write_org(ordered, now=now)
+            written += _write_org(ordered, now=timezone.now())
             scopes.append(ORG_SCOPE)
         versions_bump(scopes=scopes)
     return written
 
 
-def _rollups_write_org(weeks: Sequence[dt.date], *, now: dt.datetime) -> int:
+def _write_team(team_id: int, weeks: Sequence[dt.date], *, now: dt.datetime) -> int:
+    parts = _team_weeks(team_id, weeks)
+    return _upsert([_row(team_id, week, part, now) for week, part in parts.items()])
+
+
+def _write_org(weeks: Sequence[dt.date], *, now: dt.datetime) -> int:
     parts = _org_weeks(weeks)
     return _upsert([_row(ORG_SCOPE, week, part, now) for week, part in parts.items()])
 
 
 def rollups_recompute_org(*, weeks: Iterable[dt.date]) -> int:
+    """Recompute the organization's rows of the given weeks from all teams' rows."""
     ordered = sorted(set(weeks))
     if not ordered:
         return 0
     with transaction.atomic():
-        written = _rollups_write_org(ordered, now=timezone.now())
+        _fast_commit()
+        written = _write_org(ordered, now=timezone.now())
         versions_bump(scopes=[ORG_SCOPE])
     return written
 
@@ -245,9 +318,13 @@ def rollups_process_dirty(
 ) -> int:
     """Recompute every dirty bucket, then clear those nobody re-marked meanwhile.
 
-    Returns the number of buckets processed, and logs a RecomputeRun. The ids of the teams
-    recomputed are appended to `recomputed_teams` when given.
+    One transaction: the teams' weeks, the organization's rows of the same weeks, the
+    scopes' versions, the cleared buckets and the RecomputeRun that logs them commit
+    together, or (after a crash) not at all and the buckets stay dirty. Returns the number
+    of buckets processed. The ids of the teams recomputed are appended to `recomputed_teams`
+    when given.
     """
+    started = timezone.now()
     dirty = list(
         DirtyBucket.objects.order_by("team_id", "week_start").values_list(
             "id", "team_id", "week_start", "marked_at"
@@ -255,23 +332,25 @@ def rollups_process_dirty(
     )
     if not dirty:
         return 0
-    run = RecomputeRun.objects.create(trigger=trigger, started_at=timezone.now())
     by_team: dict[int, list[dt.date]] = defaultdict(list)
     for _id, team_id, week, _marked in dirty:
         by_team[team_id].append(week)
     all_weeks: set[dt.date] = set()
-    for team_id, weeks in sorted(by_team.items()):
-        rollups_recompute(team_id=team_id, weeks=weeks, include_org=False)
-        all_weeks.update(weeks)
-    rollups_recompute_org(weeks=all_weeks)
+    with transaction.atomic():
+        _fast_commit()
+        for team_id, weeks in sorted(by_team.items()):
+            _write_team(team_id, sorted(set(weeks)), now=started)
+            all_weeks.update(weeks)
+        _write_org(sorted(all_weeks), now=started)
+        versions_bump(scopes=[ORG_SCOPE, *by_team])
+        # Clear only what we saw: a bucket re-marked during the recompute has a newer
+        # marked_at and stays dirty for the next run.
+        _clear(dirty)
+        RecomputeRun.objects.create(
+            trigger=trigger, started_at=started, finished_at=timezone.now(), buckets=len(dirty)
+        )
     if recomputed_teams is not None:
         recomputed_teams.extend(sorted(by_team))
-    # Clear only what we saw: a bucket re-marked during the recompute has a newer
-    # marked_at and stays dirty for the next run.
-    _clear(dirty)
-    run.buckets = len(dirty)
-    run.finished_at = timezone.now()
-    run.save(update_fields=["buckets", "finished_at"])
     log.info("recomputed %d dirty buckets of %d teams", len(dirty), len(by_team))
     return len(dirty)
 
@@ -293,46 +372,117 @@ def rollups_recompute_all(
     """Recompute every week of every team (or of one team) from `since` (or the beginning),
     and the organization's rows of those weeks, with GROUP BY (team, week) over whole tables.
 
-    Rows stream from the database a group at a time, so memory stays flat whatever the size
-    of the history. Dirty buckets of the covered weeks marked before the run are cleared; rows
-    of weeks that no longer have data are removed. Returns the number of rows written.
+    The grouped reads stream from the database, so memory stays flat whatever the size of
+    the history. On PostgreSQL, when not called inside a transaction, the independent reads
+    run side by side on their own connections (the database does the work, so this uses its
+    cores). The writes are one transaction: team and organization rows, removal of weeks
+    that no longer have data, the scopes' versions, and the clearing of the dirty buckets
+    that were committed before the run began. Returns the number of rows written.
     """
+    workers = int(getattr(settings, "EXECDASH_RECOMPUTE_CONNECTIONS", 3))
+    parallel = connection.vendor == "postgresql" and not connection.in_atomic_block
+    if parallel and workers > 1:
+        return _recompute_all(
+            team=team, since=since, progress=progress, trigger=trigger, workers=workers
+        )
+    with transaction.atomic():
+        _fast_commit(whole_tables=True)
+        return _recompute_all(team=team, since=since, progress=progress, trigger=trigger)
+
+
+def _read(jobs: dict[str, Callable[[], Any]], *, workers: int, report: Progress) -> dict[str, Any]:
+    """Run read-only jobs: one after the other here, or `workers` at once on connections of
+    their own (each in a transaction that sorts in memory and skips JIT)."""
+    if workers <= 1:
+        out = {}
+        for name, job in jobs.items():
+            out[name] = job()
+            report(name, 1)
+        return out
+
+    def run(job: Callable[[], Any]) -> Any:
+        try:
+            with transaction.atomic():
+                _fast_commit(whole_tables=True)
+                return job()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {name: pool.submit(run, job) for name, job in jobs.items()}
+        out = {}
+        for name, future in futures.items():
+            out[name] = future.result()
+            report(name, 1)
+    return out
+
+
+def _recompute_all(
+    *,
+    team: Team | None,
+    since: dt.date | None,
+    progress: Progress | None,
+    trigger: str,
+    workers: int = 1,
+) -> int:
     report = progress or (lambda _label, _n: None)
-    run = RecomputeRun.objects.create(trigger=trigger, started_at=timezone.now())
-    started = run.started_at
+    started = timezone.now()
     tz = org_tz()
     tzname = tz.key
     since_week = week_start_of(local_midnight(since, tz), tz) if since else None
     since_at = local_midnight(since_week, tz) if since_week else None
     team_ids = [team.id] if team is not None else None
+    # The buckets this run answers for: those committed before it reads anything.
+    covered = DirtyBucket.objects.all()
+    if team_ids is not None:
+        covered = covered.filter(team_id__in=team_ids)
+    if since_week is not None:
+        covered = covered.filter(week_start__gte=since_week)
+    dirty = list(covered.values_list("id", "team_id", "week_start", "marked_at"))
     current_week = week_start_of(timezone.now(), tz)
     scan = compute.Scan(team_ids, since_at, None, tzname, stream=True)
+    org_scan = compute.Scan(None, since_at, None, tzname, stream=True)
+
+    # Longest first, so that side by side they finish together.
+    jobs: dict[str, Callable[[], Any]] = {
+        "bus factor": lambda: compute.bus_factors(scan, by_team=True, by_week=True),
+        "incidents": lambda: compute.incident_aggregates(scan, by_team=True, by_week=True),
+        "releases": lambda: compute.release_aggregates(scan, by_team=True, by_week=True),
+        "recovery": lambda: compute.recovery_aggregates(scan, by_team=True, by_week=True),
+    }
+    if team_ids is None:
+        jobs["organization incidents"] = lambda: compute.incident_aggregates(
+            org_scan, by_team=False, by_week=True
+        )
+        jobs["organization releases"] = lambda: compute.release_aggregates(
+            org_scan, by_team=False, by_week=True
+        )
+        jobs["organization recovery"] = lambda: compute.recovery_aggregates(
+            org_scan, by_team=False, by_week=True
+        )
+    jobs["resolved"] = lambda: compute.resolved_weekly(
+        team_ids=team_ids, start=since_at, tzname=tzname
+    )
+    if since_at is not None:
+        jobs["open before"] = lambda: compute.open_incidents_at(
+            team_ids=team_ids, moment=since_at, by_team=True
+        )
+    found = _read(jobs, workers=workers, report=report)
 
     parts: dict[tuple[int, dt.date], compute.Partial] = {}
-    for key, part in compute.release_aggregates(scan, by_team=True, by_week=True).items():
+    for key, part in found["releases"].items():
         parts[_team_week(key)] = part
-    report("releases", 1)
-    for key, (n, ttr, fdrt) in compute.incident_aggregates(
-        scan, by_team=True, by_week=True
-    ).items():
+    for key, incidents in found["incidents"].items():
         part = parts.setdefault(_team_week(key), compute.Partial())
-        part.incidents, part.time_to_restore, part.failed_deployment_recovery = n, ttr, fdrt
-    report("incidents", 1)
-    for key, factor in compute.bus_factors(
-        compute.bus_work(scan, by_week=True), by_team=True
-    ).items():
+        part.incidents, part.time_to_restore = incidents.incidents, incidents.time_to_restore
+    for key, recovery in found["recovery"].items():
+        parts.setdefault(_team_week(key), compute.Partial()).failed_deployment_recovery = recovery
+    for key, factor in found["bus factor"].items():
         parts.setdefault(_team_week(key), compute.Partial()).bus_factor = factor
-    report("bus factor", 1)
 
     # Open incidents at the end of each week: the incidents open when the range starts,
     # plus those started, minus those resolved, week by week.
-    base = (
-        compute.open_incidents_at(team_ids=team_ids, moment=since_at, by_team=True)
-        if since_at is not None
-        else {}
-    )
-    resolved = compute.resolved_weekly(team_ids=team_ids, start=since_at, tzname=tzname)
-    report("open incidents", 1)
+    base: dict[int | None, int] = found.get("open before", {})
     first_week: dict[int, dt.date] = {}
     for team_id, week in parts:
         if team_id not in first_week or week < first_week[team_id]:
@@ -344,11 +494,13 @@ def rollups_recompute_all(
     for (team_id, week), part in parts.items():
         if part.incidents:
             events[team_id].append((week, part.incidents))
-    for key, n in resolved.items():
+    for key, n in found["resolved"].items():
         team_id, week = _team_week(key)
         events[team_id].append((week, -n))
 
-    rows: list[WeeklyRollup] = []
+    rows: list[Row] = []
+    org_open: dict[dt.date, int] = defaultdict(int)
+    org_bus: dict[dt.date, int] = {}
     for team_id, first in sorted(first_week.items()):
         weeks = weeks_between(first, max(current_week, first))
         open_counts = compute.running_counts(
@@ -357,9 +509,36 @@ def rollups_recompute_all(
         for week in weeks:
             part = parts.get((team_id, week)) or compute.Partial()
             part.open_incidents = open_counts[week]
+            org_open[week] += part.open_incidents
+            if part.bus_factor is not None:
+                org_bus[week] = min(org_bus.get(week, part.bus_factor), part.bus_factor)
             rows.append(_row(team_id, week, part, started))
     del parts, events
+
+    org_rows: list[Row] = []
+    if team_ids is None:
+        # Every team is in this run: the organization's counts and percentiles come from its
+        # own grouped reads, its open incidents and bus factor from the teams' weeks above.
+        org_first = since_week or min(first_week.values(), default=None)
+        if org_first is not None:
+            org_parts = {w: compute.Partial() for w in weeks_between(org_first, current_week)}
+            for (_team, week), part in found["organization releases"].items():
+                if week in org_parts:
+                    org_parts[week] = part
+            for (_team, week), incidents in found["organization incidents"].items():
+                if week in org_parts:
+                    org_parts[week].incidents = incidents.incidents
+                    org_parts[week].time_to_restore = incidents.time_to_restore
+            for (_team, week), recovery in found["organization recovery"].items():
+                if week in org_parts:
+                    org_parts[week].failed_deployment_recovery = recovery
+            for week, part in org_parts.items():
+                part.open_incidents = org_open.get(week, 0)
+                part.bus_factor = org_bus.get(week)
+                org_rows.append(_row(ORG_SCOPE, week, part, started))
+
     with transaction.atomic():
+        _fast_commit()
         written = _upsert(rows)
         report("team rows", len(rows))
         del rows
@@ -370,36 +549,31 @@ def rollups_recompute_all(
         if since_week is not None:
             stale = stale.filter(week_start__gte=since_week)
         stale.delete()
-
-        org_first = (
-            since_week
-            or WeeklyRollup.objects.exclude(scope=ORG_SCOPE).aggregate(first=Min("week_start"))[
-                "first"
-            ]
-        )
-        org_rows: list[WeeklyRollup] = []
-        if org_first is not None:
-            org_weeks = weeks_between(org_first, max(current_week, org_first))
-            org_parts = _org_weeks(org_weeks, stream=True)
-            org_rows = [_row(ORG_SCOPE, w, p, started) for w, p in org_parts.items()]
-            written += _upsert(org_rows)
+        if team_ids is not None:
+            # The other teams' weeks stand: the organization's rows are recomputed from
+            # every team's rows, for the weeks this team's history spans.
+            org_first = (
+                since_week
+                or WeeklyRollup.objects.exclude(scope=ORG_SCOPE).aggregate(first=Min("week_start"))[
+                    "first"
+                ]
+            )
+            if org_first is not None:
+                org_parts = _org_weeks(weeks_between(org_first, current_week), stream=True)
+                org_rows = [_row(ORG_SCOPE, w, p, started) for w, p in org_parts.items()]
+        written += _upsert(org_rows)
         org_stale = WeeklyRollup.objects.filter(scope=ORG_SCOPE, computed_at__lt=started)
         if since_week is not None:
             org_stale = org_stale.filter(week_start__gte=since_week)
         org_stale.delete()
         report("organization rows", len(org_rows))
 
-        covered = DirtyBucket.objects.filter(marked_at__lt=started)
-        if team_ids is not None:
-            covered = covered.filter(team_id__in=team_ids)
-        if since_week is not None:
-            covered = covered.filter(week_start__gte=since_week)
-        cleared = covered.delete()[0]
         scopes = set(team_ids or Team.objects.values_list("id", flat=True))
         versions_bump(scopes=scopes | {ORG_SCOPE})
-    run.buckets = cleared
-    run.finished_at = timezone.now()
-    run.save(update_fields=["buckets", "finished_at"])
+        cleared = _clear(dirty)
+        RecomputeRun.objects.create(
+            trigger=trigger, started_at=started, finished_at=timezone.now(), buckets=cleared
+        )
     log.info("full recompute: %d rows written, %d dirty buckets cleared", written, cleared)
     return written
 

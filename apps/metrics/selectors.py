@@ -190,7 +190,8 @@ def _compute_windows(
 ) -> dict[int | None, compute.Partial]:
     """Exact metrics from the raw rows: per team (team_ids given) or for the organization.
 
-    Four queries whatever the number of teams.
+    Four queries whatever the number of teams (releases, incidents with the open ones,
+    recovery times, bus factor).
     """
     tz = org_tz()
     start_at, end_at = window_bounds(start, end, tz)
@@ -208,17 +209,19 @@ def _compute_windows(
         scan, by_team=by_team, by_week=False
     ).items():
         parts[team_id] = part
-    for (team_id, _week), (n, ttr, fdrt) in compute.incident_aggregates(
-        scan, by_team=by_team, by_week=False
+    for (team_id, _week), incidents in compute.incident_aggregates(
+        scan, by_team=by_team, by_week=False, with_open=True
     ).items():
         part = parts.setdefault(team_id, compute.Partial())
-        part.incidents, part.time_to_restore, part.failed_deployment_recovery = n, ttr, fdrt
-    for team_id, n in compute.open_incidents_at(
-        team_ids=team_ids, moment=end_at, by_team=by_team
+        part.incidents, part.time_to_restore = incidents.incidents, incidents.time_to_restore
+        part.open_incidents = incidents.open_incidents
+    for (team_id, _week), recovery in compute.recovery_aggregates(
+        scan, by_team=by_team, by_week=False
     ).items():
-        parts.setdefault(team_id, compute.Partial()).open_incidents = n
-    work = compute.bus_work(scan, by_week=False)
-    for (team_id, _week), factor in compute.bus_factors(work, by_team=by_team).items():
+        parts.setdefault(team_id, compute.Partial()).failed_deployment_recovery = recovery
+    for (team_id, _week), factor in compute.bus_factors(
+        scan, by_team=by_team, by_week=False
+    ).items():
         parts.setdefault(team_id, compute.Partial()).bus_factor = factor
     return parts
 

@@ -14,6 +14,7 @@ from apps.core.timezones import week_start_of, weeks_between
 from apps.metrics.models import DirtyBucket
 
 SCHEDULE_KEY = "execdash:recompute-scheduled"
+ORG_PREWARM_KEY = "execdash:org-windows-prewarmed"
 
 
 def weeks_spanning(start: dt.datetime, end: dt.datetime | None) -> list[dt.date]:
@@ -70,10 +71,13 @@ def recompute_schedule() -> None:
 
 
 def windows_prewarm(*, team_ids: Sequence[int], today: dt.date | None = None) -> int:
-    """Compute the preset windows (last 4, 13, 26 and 52 full weeks) of these teams and of
+    """Compute the preset windows (last 4, 13, 26 and 52 full weeks) of these teams, and of
     the organization, so the next page view reads them from the cache.
 
-    Off when EXECDASH_PREWARM_WINDOWS is False. Returns the number of windows computed.
+    The organization's windows read every team's rows (a second or more for a year of a
+    large organization), so they are refreshed at most once per
+    EXECDASH_ORG_PREWARM_SECONDS (default 300); in between, a request computes them. Off when
+    EXECDASH_PREWARM_WINDOWS is False. Returns the number of windows computed.
     """
     if not getattr(settings, "EXECDASH_PREWARM_WINDOWS", True):
         return 0
@@ -86,10 +90,17 @@ def windows_prewarm(*, team_ids: Sequence[int], today: dt.date | None = None) ->
     from apps.teams.models import Team
 
     teams = list(Team.objects.filter(id__in=list(team_ids)))
+    interval = int(getattr(settings, "EXECDASH_ORG_PREWARM_SECONDS", 300))
+    try:
+        with_org = interval <= 0 or cache.add(ORG_PREWARM_KEY, "1", timeout=interval)
+    except Exception:  # cache down: skip the organization, requests compute it
+        with_org = False
     done = 0
     for weeks in PRESET_WEEKS:
         start, end = preset_window(weeks, today=today)
-        done += len(window_metrics_for_teams(teams=teams, start=start, end=end))
-        window_metrics(team=None, start=start, end=end)
-        done += 1
+        if teams:
+            done += len(window_metrics_for_teams(teams=teams, start=start, end=end))
+        if with_org:
+            window_metrics(team=None, start=start, end=end)
+            done += 1
     return done
