@@ -73,11 +73,13 @@ def test_nav_shows_who_is_logged_in_their_teams_and_a_post_logout(people, member
     assert re.search(r'<form class="inline-form" method="post" action="/accounts/logout/">', html)
     assert "/api/v1/docs" in html
     assert 'href="/admin/"' not in html
+    assert 'href="/settings/tokens/"' not in html
 
 
 def test_admins_see_the_admin_link_and_every_team(people) -> None:
     html = client_for(people.admin).get(reverse("incidents:list", args=["payments"])).content
     assert b'href="/admin/"' in html
+    assert b'href="/settings/tokens/"' in html
     assert b'href="/teams/search/"' in html
 
 
