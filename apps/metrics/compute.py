@@ -5,16 +5,23 @@ teams or weeks asked for: rows are grouped by team and/or by ISO week (in the or
 time zone) and the database computes counts, sums and percentiles. Results are keyed by
 `(team_id or None, week_start or None)`.
 
+Each query is written once with the ORM. Its SQL depends only on its shape (which query, how
+many teams, which bounds, which time zone), so it is compiled once per shape and then run
+with the values of each call: building and compiling these aggregate expressions costs more
+than PostgreSQL takes to run them over a week of rows.
+
 Used by the exact window answers (selectors.py) and by the weekly rollups (rollups.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db import connection
 from django.db.models import (
@@ -24,6 +31,7 @@ from django.db.models import (
     DateField,
     Exists,
     F,
+    IntegerField,
     OuterRef,
     Q,
     QuerySet,
@@ -38,7 +46,6 @@ from apps.metrics.sql import MicrosBetween, Percentile, WeekStart
 from apps.releases.models import FAILED_STATUSES, Release
 
 Key = tuple[int | None, dt.date | None]
-CHUNK = 5_000
 
 
 @dataclass(frozen=True)
@@ -49,7 +56,6 @@ class Scan:
     start: dt.datetime | None
     end: dt.datetime | None
     tzname: str
-    stream: bool = False  # a server-side cursor, for whole-table scans
 
 
 @dataclass
@@ -68,29 +74,128 @@ class Partial:
     bus_factor: int | None = None
 
 
+@dataclass(frozen=True)
+class IncidentPart:
+    incidents: int
+    time_to_restore: Stats
+    open_incidents: int = 0
+
+
+# --- compiled once per shape -----------------------------------------------------------
+
+_SENTINEL_START = dt.datetime(1901, 2, 3, 4, 5, 6, 7, tzinfo=dt.UTC)
+_SENTINEL_END = dt.datetime(1902, 3, 4, 5, 6, 7, 8, tzinfo=dt.UTC)
+_SENTINEL_TEAM = -7_000_000_001
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    params: tuple[Any, ...]
+    slots: tuple[tuple[int, str, int], ...]  # (parameter index, "start"/"end"/"team", team #)
+
+
+_compiled: dict[tuple[Any, ...], _Compiled | None] = {}
+_compiled_lock = threading.Lock()
+
+
+def _sql(name: str, make: Callable[[Scan], QuerySet[Any]], scan: Scan) -> tuple[str, list[Any]]:
+    """The SQL and parameters of `make(scan)`, compiled once per shape of `scan`.
+
+    The first call of a shape compiles the query with sentinel values and records where they
+    land among the parameters; later calls put their own values there. A shape whose
+    sentinels cannot all be found is simply compiled every time.
+    """
+    ops = connection.ops
+    teams = None if scan.team_ids is None else len(scan.team_ids)
+    shape = (connection.vendor, name, scan.tzname, teams, scan.start is None, scan.end is None)
+    if shape in _compiled:
+        compiled = _compiled[shape]
+    else:
+        sentinel = Scan(
+            None if teams is None else [_SENTINEL_TEAM - i for i in range(teams)],
+            None if scan.start is None else _SENTINEL_START,
+            None if scan.end is None else _SENTINEL_END,
+            scan.tzname,
+        )
+        sql, params = make(sentinel).query.sql_with_params()
+        wanted: dict[Any, tuple[str, int]] = {}
+        if scan.start is not None:
+            wanted[ops.adapt_datetimefield_value(_SENTINEL_START)] = ("start", 0)
+        if scan.end is not None:
+            wanted[ops.adapt_datetimefield_value(_SENTINEL_END)] = ("end", 0)
+        for i in range(teams or 0):
+            wanted[_SENTINEL_TEAM - i] = ("team", i)
+        slots = []
+        for index, param in enumerate(params):
+            try:
+                slot = wanted.get(param)
+            except TypeError:  # an unhashable parameter is never a sentinel
+                slot = None
+            if slot is not None:
+                slots.append((index, *slot))
+        complete = {(kind, i) for _index, kind, i in slots} == set(wanted.values())
+        compiled = _Compiled(sql, tuple(params), tuple(slots)) if complete else None
+        with _compiled_lock:
+            _compiled[shape] = compiled
+    if compiled is None:
+        sql, params = make(scan).query.sql_with_params()
+        return sql, list(params)
+    values = list(compiled.params)
+    team_ids = list(scan.team_ids or ())
+    for index, kind, i in compiled.slots:
+        if kind == "start":
+            values[index] = ops.adapt_datetimefield_value(scan.start)
+        elif kind == "end":
+            values[index] = ops.adapt_datetimefield_value(scan.end)
+        else:
+            values[index] = team_ids[i]
+    return compiled.sql, values
+
+
+def _fetch(sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _date(value: Any) -> dt.date | None:
+    """A week start as the database returns it (a date, or ISO text from SQLite)."""
+    if value is None or type(value) is dt.date:
+        return value
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return dt.date.fromisoformat(str(value)[:10])
+
+
 def _grouped(
-    qs: QuerySet[Any],
+    name: str,
+    make: Callable[[Scan], tuple[QuerySet[Any], dict[str, Any]]],
+    scan: Scan,
     *,
     by_team: bool,
     by_week: str | None,
-    tzname: str,
-    aggregates: dict[str, Any],
-    stream: bool = False,
-) -> Iterator[tuple[Key, dict[str, Any]]]:
-    """Run `aggregates` over `qs` grouped by team and/or by the ISO week of `by_week`."""
-    keys: list[str] = []
-    if by_team:
-        keys.append("team_id")
-    if by_week:
-        qs = qs.annotate(week=WeekStart(by_week, tzname))
-        keys.append("week")
-    if not keys:
-        row = qs.aggregate(**aggregates)
-        yield (None, None), row
-        return
-    grouped = qs.values(*keys).annotate(**aggregates).order_by()
-    for row in grouped.iterator(chunk_size=CHUNK) if stream else grouped:
-        yield (row.get("team_id"), row.get("week")), row
+) -> list[tuple[Key, dict[str, Any]]]:
+    """Run the aggregates of `make(scan)` grouped by team and/or by the ISO week of the
+    `by_week` column. Without either, one row (the aggregates over every row read)."""
+
+    def grouped(s: Scan) -> QuerySet[Any]:
+        qs, aggregates = make(s)
+        keys: list[str] = []
+        if by_team:
+            keys.append("team_id")
+        if by_week:
+            qs = qs.annotate(week=WeekStart(by_week, s.tzname))
+            keys.append("week")
+        if not keys:
+            # A constant is no GROUP BY column: one row, whatever the rows read.
+            qs = qs.annotate(everything=Value(0, output_field=IntegerField()))
+            keys.append("everything")
+        return qs.values(*keys).annotate(**aggregates).order_by()
+
+    rows = _fetch(*_sql(f"{name}|{by_team}|{by_week}", grouped, scan))
+    return [((row.get("team_id"), _date(row.get("week"))), row) for row in rows]
 
 
 def _filtered(qs: QuerySet[Any], scan: Scan, *, column: str) -> QuerySet[Any]:
@@ -122,6 +227,9 @@ def _duration_aggregates(prefix: str, expr: Any) -> dict[str, Any]:
     }
 
 
+# --- the metrics -------------------------------------------------------------------------
+
+
 def release_aggregates(
     scan: Scan, *, by_team: bool, by_week: bool, with_counts: bool = True
 ) -> dict[Key, Partial]:
@@ -131,39 +239,42 @@ def release_aggregates(
     cause; rework when it fixes an incident. Lead time is `deployed_at - first_commit_at`,
     values <= 0 dropped.
     """
-    qs = _filtered(Release.objects.all(), scan, column="deployed_at")
-    lead = Case(
-        When(
-            first_commit_at__lt=F("deployed_at"),
-            then=MicrosBetween("deployed_at", "first_commit_at"),
-        ),
-        default=None,
-        output_field=BigIntegerField(),
-    )
-    aggregates: dict[str, Any] = _duration_aggregates("lead", lead)
-    if with_counts:
-        if scan.start is None:
-            # The whole history: one hash of every release some incident names beats a
-            # probe per release.
-            caused: Q = Q(
-                id__in=Incident.objects.filter(caused_by__isnull=False).values("caused_by_id")
-            )
-        else:
-            caused = Q(Exists(Incident.objects.filter(caused_by_id=OuterRef("pk"))))
-        aggregates |= {
-            "deployments": Count("id"),
-            "failed": Count("id", filter=Q(status__in=FAILED_STATUSES) | caused),
-            "rework": Count("id", filter=Q(fixes_incident_id__isnull=False)),
-            "changes": Sum("change_count"),
-        }
+
+    def make(s: Scan) -> tuple[QuerySet[Any], dict[str, Any]]:
+        qs = _filtered(Release.objects.all(), s, column="deployed_at")
+        lead = Case(
+            When(
+                first_commit_at__lt=F("deployed_at"),
+                then=MicrosBetween("deployed_at", "first_commit_at"),
+            ),
+            default=None,
+            output_field=BigIntegerField(),
+        )
+        aggregates: dict[str, Any] = _duration_aggregates("lead", lead)
+        if with_counts:
+            if s.start is None:
+                # The whole history: one hash of every release some incident names beats a
+                # probe per release (the caller sizes work_mem for it).
+                caused: Q = Q(
+                    id__in=Incident.objects.filter(caused_by__isnull=False).values("caused_by_id")
+                )
+            else:
+                caused = Q(Exists(Incident.objects.filter(caused_by_id=OuterRef("pk"))))
+            aggregates |= {
+                "deployments": Count("id"),
+                "failed": Count("id", filter=Q(status__in=FAILED_STATUSES) | caused),
+                "rework": Count("id", filter=Q(fixes_incident_id__isnull=False)),
+                "changes": Sum("change_count"),
+            }
+        return qs, aggregates
+
     out: dict[Key, Partial] = {}
     for key, row in _grouped(
-        qs,
+        f"releases|{with_counts}",
+        make,
+        scan,
         by_team=by_team,
         by_week="deployed_at" if by_week else None,
-        tzname=scan.tzname,
-        aggregates=aggregates,
-        stream=scan.stream,
     ):
         part = Partial(lead_time=_stats(row, "lead"))
         if with_counts:
@@ -173,13 +284,6 @@ def release_aggregates(
             part.change_count = int(row["changes"] or 0)
         out[key] = part
     return out
-
-
-@dataclass(frozen=True)
-class IncidentPart:
-    incidents: int
-    time_to_restore: Stats
-    open_incidents: int = 0
 
 
 def incident_aggregates(
@@ -192,38 +296,41 @@ def incident_aggregates(
     the window's incidents plus those still open at its end, through the started_at and
     resolved_at indexes.
     """
-    in_window: Q | None = None
-    if with_open:
-        if by_week or scan.end is None:
-            raise ValueError("open incidents are counted at the end of a window")
-        end = scan.end
-        qs = _filtered(Incident.objects.all(), replace(scan, start=None), column="started_at")
-        still_open = Q(resolved_at__isnull=True) | Q(resolved_at__gte=end)
-        if scan.start is not None:
-            in_window = Q(started_at__gte=scan.start)
-            qs = qs.filter(in_window | still_open)
-    else:
-        qs = _filtered(Incident.objects.all(), scan, column="started_at")
-    resolved = Q(resolved_at__isnull=False)
-    ttr = Case(
-        When(
-            resolved & in_window if in_window is not None else resolved,
-            then=MicrosBetween("resolved_at", "started_at"),
-        ),
-        default=None,
-        output_field=BigIntegerField(),
-    )
-    aggregates = {"incidents": Count("id", filter=in_window)} | _duration_aggregates("ttr", ttr)
-    if with_open:
-        aggregates["open"] = Count("id", filter=still_open)
+    if with_open and (by_week or scan.end is None):
+        raise ValueError("open incidents are counted at the end of a window")
+
+    def make(s: Scan) -> tuple[QuerySet[Any], dict[str, Any]]:
+        in_window: Q | None = None
+        still_open = Q()
+        if with_open:
+            qs = _filtered(Incident.objects.all(), replace(s, start=None), column="started_at")
+            still_open = Q(resolved_at__isnull=True) | Q(resolved_at__gte=s.end)
+            if s.start is not None:
+                in_window = Q(started_at__gte=s.start)
+                qs = qs.filter(in_window | still_open)
+        else:
+            qs = _filtered(Incident.objects.all(), s, column="started_at")
+        resolved = Q(resolved_at__isnull=False)
+        ttr = Case(
+            When(
+                resolved & in_window if in_window is not None else resolved,
+                then=MicrosBetween("resolved_at", "started_at"),
+            ),
+            default=None,
+            output_field=BigIntegerField(),
+        )
+        aggregates = {"incidents": Count("id", filter=in_window)} | _duration_aggregates("ttr", ttr)
+        if with_open:
+            aggregates["open"] = Count("id", filter=still_open)
+        return qs, aggregates
+
     out: dict[Key, IncidentPart] = {}
     for key, row in _grouped(
-        qs,
+        f"incidents|{with_open}",
+        make,
+        scan,
         by_team=by_team,
         by_week="started_at" if by_week else None,
-        tzname=scan.tzname,
-        aggregates=aggregates,
-        stream=scan.stream,
     ):
         out[key] = IncidentPart(row["incidents"] or 0, _stats(row, "ttr"), row.get("open") or 0)
     return out
@@ -236,20 +343,19 @@ def recovery_aggregates(scan: Scan, *, by_team: bool, by_week: bool) -> dict[Key
     Its own query, joining only the incidents that name a release: joining every incident
     would make PostgreSQL hash the unlinked ones together under a NULL key.
     """
-    qs = _filtered(
-        Incident.objects.filter(caused_by__isnull=False, resolved_at__isnull=False),
-        scan,
-        column="started_at",
-    )
-    recovery = MicrosBetween("resolved_at", "caused_by__deployed_at")
+
+    def make(s: Scan) -> tuple[QuerySet[Any], dict[str, Any]]:
+        qs = _filtered(
+            Incident.objects.filter(caused_by__isnull=False, resolved_at__isnull=False),
+            s,
+            column="started_at",
+        )
+        recovery = MicrosBetween("resolved_at", "caused_by__deployed_at")
+        return qs, _duration_aggregates("fdrt", recovery)
+
     out: dict[Key, Stats] = {}
     for key, row in _grouped(
-        qs,
-        by_team=by_team,
-        by_week="started_at" if by_week else None,
-        tzname=scan.tzname,
-        aggregates=_duration_aggregates("fdrt", recovery),
-        stream=scan.stream,
+        "recovery", make, scan, by_team=by_team, by_week="started_at" if by_week else None
     ):
         out[key] = _stats(row, "fdrt")
     return out
@@ -259,11 +365,16 @@ def open_incidents_at(
     *, team_ids: Sequence[int] | None, moment: dt.datetime, by_team: bool
 ) -> dict[int | None, int]:
     """Incidents that started before `moment` and were not resolved before it."""
-    qs = _filtered(Incident.objects.all(), Scan(team_ids, None, moment, ""), column="started_at")
-    qs = qs.filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=moment))
-    if not by_team:
-        return {None: qs.count()}
-    return dict(qs.values("team_id").annotate(n=Count("id")).order_by().values_list("team_id", "n"))
+
+    def make(s: Scan) -> tuple[QuerySet[Any], dict[str, Any]]:
+        qs = _filtered(Incident.objects.all(), s, column="started_at")
+        qs = qs.filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=s.end))
+        return qs, {"n": Count("id")}
+
+    rows = _grouped(
+        "open at", make, Scan(team_ids, None, moment, ""), by_team=by_team, by_week=None
+    )
+    return {team_id: row["n"] for (team_id, _week), row in rows}
 
 
 def open_incidents_weekly(
@@ -279,31 +390,35 @@ def open_incidents_weekly(
     Reads only incidents that were open at some point of the weeks' span: those resolved
     after the first week ended, or not at all.
     """
-    from apps.core.timezones import local_midnight, org_tz
+    from apps.core.timezones import local_midnight
 
     if not weeks:
         return {}
     ordered = sorted(set(weeks))
-    tz = org_tz() if tzname is None else _zone(tzname)
+    tz = ZoneInfo(tzname)
     first_end = local_midnight(ordered[0] + dt.timedelta(days=7), tz)
     last_end = local_midnight(ordered[-1] + dt.timedelta(days=7), tz)
-    qs = _filtered(
-        Incident.objects.all(), Scan(team_ids, None, last_end, tzname), column="started_at"
-    )
-    qs = qs.filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=first_end))
-    keys = ["team_id"] if by_team else []
-    rows = (
-        qs.annotate(ws=WeekStart("started_at", tzname), wr=WeekStart("resolved_at", tzname))
-        .values(*keys, "ws", "wr")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
+
+    def grouped(s: Scan) -> QuerySet[Any]:
+        qs = _filtered(Incident.objects.all(), replace(s, start=None), column="started_at")
+        qs = qs.filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=s.start))
+        keys = ["team_id"] if by_team else []
+        return (
+            qs.annotate(ws=WeekStart("started_at", s.tzname), wr=WeekStart("resolved_at", s.tzname))
+            .values(*keys, "ws", "wr")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+
+    scan = Scan(team_ids, first_end, last_end, tzname)
     events: dict[int | None, list[tuple[dt.date, int]]] = defaultdict(list)
-    for row in rows:
+    for row in _fetch(*_sql(f"open weekly|{by_team}", grouped, scan)):
         team = row.get("team_id") if by_team else None
-        events[team].append((row["ws"], row["n"]))
-        if row["wr"] is not None:
-            events[team].append((row["wr"], -row["n"]))
+        started_week, resolved_week = _date(row["ws"]), _date(row["wr"])
+        if started_week is not None:
+            events[team].append((started_week, row["n"]))
+        if resolved_week is not None:
+            events[team].append((resolved_week, -row["n"]))
     out: dict[Key, int] = {}
     for team, team_events in events.items():
         out.update({(team, week): n for week, n in running_counts(team_events, ordered).items()})
@@ -314,18 +429,18 @@ def resolved_weekly(
     *, team_ids: Sequence[int] | None, start: dt.datetime | None, tzname: str
 ) -> dict[Key, int]:
     """Incidents resolved per (team, ISO week of resolution), from `start` on."""
-    qs = Incident.objects.filter(resolved_at__isnull=False)
-    if team_ids is not None:
-        qs = qs.filter(team_id__in=list(team_ids))
-    if start is not None:
-        qs = qs.filter(resolved_at__gte=start)
-    rows = (
-        qs.annotate(week=WeekStart("resolved_at", tzname))
-        .values("team_id", "week")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    return {(row["team_id"], row["week"]): row["n"] for row in rows.iterator(chunk_size=CHUNK)}
+
+    def grouped(s: Scan) -> QuerySet[Any]:
+        qs = _filtered(Incident.objects.filter(resolved_at__isnull=False), s, column="resolved_at")
+        return (
+            qs.annotate(week=WeekStart("resolved_at", s.tzname))
+            .values("team_id", "week")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+
+    rows = _fetch(*_sql("resolved weekly", grouped, Scan(team_ids, start, None, tzname)))
+    return {(row["team_id"], _date(row["week"])): row["n"] for row in rows}
 
 
 def running_counts(
@@ -354,34 +469,38 @@ def bus_factors(scan: Scan, *, by_team: bool, by_week: bool) -> dict[Key, int | 
     service cannot be attributed and is left out. The database ranks the people of each
     service with window functions and returns one row per team (and week).
     """
-    releases = _filtered(Release.objects.exclude(deployed_by=""), scan, column="deployed_at")
-    incidents = _filtered(
-        Incident.objects.filter(resolved_at__isnull=False)
-        .exclude(resolved_by="")
-        .exclude(service=""),
-        scan,
-        column="started_at",
-    )
-    parts = []
-    for qs, moment, person in (
-        (releases, "deployed_at", "deployed_by"),
-        (incidents, "started_at", "resolved_by"),
-    ):
-        week_expr: Any = (
-            WeekStart(moment, scan.tzname) if by_week else Value(None, output_field=DateField())
+
+    def work(s: Scan) -> QuerySet[Any]:
+        releases = _filtered(Release.objects.exclude(deployed_by=""), s, column="deployed_at")
+        incidents = _filtered(
+            Incident.objects.filter(resolved_at__isnull=False)
+            .exclude(resolved_by="")
+            .exclude(service=""),
+            s,
+            column="started_at",
         )
-        parts.append(
-            qs.annotate(bf_week=week_expr, bf_person=F(person))
-            .values("team_id", "bf_week", "service", "bf_person")
-            .annotate(bf_n=Count("id"))
-            .order_by()
-        )
-    work_sql, params = parts[0].union(parts[1], all=True).order_by().query.sql_with_params()
+        parts = []
+        for qs, moment, person in (
+            (releases, "deployed_at", "deployed_by"),
+            (incidents, "started_at", "resolved_by"),
+        ):
+            week_expr: Any = (
+                WeekStart(moment, s.tzname) if by_week else Value(None, output_field=DateField())
+            )
+            parts.append(
+                qs.annotate(bf_week=week_expr, bf_person=F(person))
+                .values("team_id", "bf_week", "service", "bf_person")
+                .annotate(bf_n=Count("id"))
+                .order_by()
+            )
+        return parts[0].union(parts[1], all=True).order_by()
+
+    work_sql, params = _sql(f"bus factor|{by_week}", work, scan)
     # Per (team, week, service): people by work done, most first, ties by name; a person's
     # rank where the running total first reaches half is the service's bus factor, so the
     # lowest rank reaching half over a team's services is the team's.
     sql = f"""
-        SELECT team_id, bf_week, MIN(rn) FROM (
+        SELECT team_id, bf_week, MIN(rn) AS factor FROM (
             SELECT team_id, bf_week,
                 ROW_NUMBER() OVER w AS rn,
                 SUM(n) OVER w AS done,
@@ -399,24 +518,10 @@ def bus_factors(scan: Scan, *, by_team: bool, by_week: bool) -> dict[Key, int | 
         WHERE 2 * done >= total
         GROUP BY team_id, bf_week
     """  # noqa: S608  (the inner query is the ORM's, with its parameters)
-    date_field = DateField()
     out: dict[Key, int | None] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        for team_id, week, factor in cursor.fetchall():
-            if not by_week:
-                week = None
-            elif week is not None and not isinstance(week, dt.date):
-                week = date_field.to_python(week)
-            elif isinstance(week, dt.datetime):
-                week = week.date()
-            key: Key = (team_id if by_team else None, week)
-            current = out.get(key)
-            out[key] = int(factor) if current is None else min(current, int(factor))
+    for row in _fetch(sql, params):
+        key: Key = (row["team_id"] if by_team else None, _date(row["bf_week"]) if by_week else None)
+        factor = int(row["factor"])
+        current = out.get(key)
+        out[key] = factor if current is None else min(current, factor)
     return out
-
-
-def _zone(name: str) -> Any:
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(name)

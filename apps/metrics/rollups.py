@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -190,41 +190,63 @@ def _span(weeks: Sequence[dt.date]) -> tuple[dt.datetime, dt.datetime]:
     return local_midnight(weeks[0], tz), local_midnight(weeks[-1] + dt.timedelta(days=7), tz)
 
 
+def _each_week(
+    results: dict[compute.Key, Any], weeks: Sequence[dt.date], single: bool
+) -> Iterator[tuple[dt.date, Any]]:
+    """The results of the wanted weeks, keyed by week (one ungrouped result: the week)."""
+    wanted = set(weeks)
+    for (_team, week), value in results.items():
+        when = weeks[0] if single else week
+        if when is not None and when in wanted:
+            yield when, value
+
+
+def _counts_and_durations(
+    scan: compute.Scan, weeks: Sequence[dt.date], parts: dict[dt.date, compute.Partial]
+) -> bool:
+    """Fill releases, incidents and recovery times of each week; three queries. A single
+    week is read without grouping (no sort by week). Returns whether it was a single week."""
+    single = len(weeks) == 1
+    by_week = not single
+    for week, part in _each_week(
+        compute.release_aggregates(scan, by_team=False, by_week=by_week), weeks, single
+    ):
+        parts[week] = part
+    for week, incidents in _each_week(
+        compute.incident_aggregates(scan, by_team=False, by_week=by_week), weeks, single
+    ):
+        parts[week].incidents = incidents.incidents
+        parts[week].time_to_restore = incidents.time_to_restore
+    for week, recovery in _each_week(
+        compute.recovery_aggregates(scan, by_team=False, by_week=by_week), weeks, single
+    ):
+        parts[week].failed_deployment_recovery = recovery
+    return single
+
+
 def _team_weeks(team_id: int, weeks: Sequence[dt.date]) -> dict[dt.date, compute.Partial]:
-    """Every metric of one team for the given weeks: four grouped queries."""
+    """Every metric of one team for the given weeks: five queries, whatever their number."""
     tzname = org_tz().key
     start, end = _span(weeks)
-    wanted = set(weeks)
     parts = {week: compute.Partial() for week in weeks}
     scan = compute.Scan([team_id], start, end, tzname)
-    for (_team, week), part in compute.release_aggregates(
-        scan, by_team=False, by_week=True
-    ).items():
-        if week in wanted:
-            parts[week] = part
-    for (_team, week), incidents in compute.incident_aggregates(
-        scan, by_team=False, by_week=True
-    ).items():
-        if week in wanted:
-            parts[week].incidents = incidents.incidents
-            parts[week].time_to_restore = incidents.time_to_restore
-    for (_team, week), recovery in compute.recovery_aggregates(
-        scan, by_team=False, by_week=True
-    ).items():
-        if week in wanted:
-            parts[week].failed_deployment_recovery = recovery
-    for (_team, week), n in compute.open_incidents_weekly(
-        team_ids=[team_id], weeks=weeks, tzname=tzname, by_team=False
-    ).items():
-        if week in wanted:
-            parts[week].open_incidents = n
-    for (_team, week), factor in compute.bus_factors(scan, by_team=False, by_week=True).items():
-        if week in wanted:
-            parts[week].bus_factor = factor
+    single = _counts_and_durations(scan, weeks, parts)
+    for week, n in _each_week(
+        compute.open_incidents_weekly(
+            team_ids=[team_id], weeks=weeks, tzname=tzname, by_team=False
+        ),
+        weeks,
+        False,
+    ):
+        parts[week].open_incidents = n
+    for week, factor in _each_week(
+        compute.bus_factors(scan, by_team=False, by_week=not single), weeks, single
+    ):
+        parts[week].bus_factor = factor
     return parts
 
 
-def _org_weeks(weeks: Sequence[dt.date], *, stream: bool = False) -> dict[dt.date, compute.Partial]:
+def _org_weeks(weeks: Sequence[dt.date]) -> dict[dt.date, compute.Partial]:
     """Organization-wide metrics of the given weeks. Counts and percentiles come from all
     rows of each week; open incidents and the bus factor from the teams' rollups of the week
     (call it after those are written)."""
@@ -232,23 +254,7 @@ def _org_weeks(weeks: Sequence[dt.date], *, stream: bool = False) -> dict[dt.dat
     wanted = set(weeks)
     start, end = _span(weeks)
     parts = {week: compute.Partial() for week in weeks}
-    scan = compute.Scan(None, start, end, tzname, stream)
-    for (_team, week), part in compute.release_aggregates(
-        scan, by_team=False, by_week=True
-    ).items():
-        if week in wanted:
-            parts[week] = part
-    for (_team, week), incidents in compute.incident_aggregates(
-        scan, by_team=False, by_week=True
-    ).items():
-        if week in wanted:
-            parts[week].incidents = incidents.incidents
-            parts[week].time_to_restore = incidents.time_to_restore
-    for (_team, week), recovery in compute.recovery_aggregates(
-        scan, by_team=False, by_week=True
-    ).items():
-        if week in wanted:
-            parts[week].failed_deployment_recovery = recovery
+    _counts_and_durations(compute.Scan(None, start, end, tzname), weeks, parts)
     from_teams = (
         WeeklyRollup.objects.filter(week_start__gte=weeks[0], week_start__lte=weeks[-1])
         .exclude(scope=ORG_SCOPE)
@@ -372,12 +378,13 @@ def rollups_recompute_all(
     """Recompute every week of every team (or of one team) from `since` (or the beginning),
     and the organization's rows of those weeks, with GROUP BY (team, week) over whole tables.
 
-    The grouped reads stream from the database, so memory stays flat whatever the size of
-    the history. On PostgreSQL, when not called inside a transaction, the independent reads
-    run side by side on their own connections (the database does the work, so this uses its
-    cores). The writes are one transaction: team and organization rows, removal of weeks
-    that no longer have data, the scopes' versions, and the clearing of the dirty buckets
-    that were committed before the run began. Returns the number of rows written.
+    Only grouped rows leave the database (one per team and week), so memory stays flat
+    whatever the size of the history. On PostgreSQL, when not called inside a transaction,
+    the independent reads run side by side on their own connections (the database does the
+    work, so this uses its cores). The writes are one transaction: team and organization
+    rows, removal of weeks that no longer have data, the scopes' versions, and the clearing
+    of the dirty buckets that were committed before the run began. Returns the number of
+    rows written.
     """
     workers = int(getattr(settings, "EXECDASH_RECOMPUTE_CONNECTIONS", 3))
     parallel = connection.vendor == "postgresql" and not connection.in_atomic_block
@@ -440,8 +447,8 @@ def _recompute_all(
         covered = covered.filter(week_start__gte=since_week)
     dirty = list(covered.values_list("id", "team_id", "week_start", "marked_at"))
     current_week = week_start_of(timezone.now(), tz)
-    scan = compute.Scan(team_ids, since_at, None, tzname, stream=True)
-    org_scan = compute.Scan(None, since_at, None, tzname, stream=True)
+    scan = compute.Scan(team_ids, since_at, None, tzname)
+    org_scan = compute.Scan(None, since_at, None, tzname)
 
     # Longest first, so that side by side they finish together.
     jobs: dict[str, Callable[[], Any]] = {
@@ -559,7 +566,7 @@ def _recompute_all(
                 ]
             )
             if org_first is not None:
-                org_parts = _org_weeks(weeks_between(org_first, current_week), stream=True)
+                org_parts = _org_weeks(weeks_between(org_first, current_week))
                 org_rows = [_row(ORG_SCOPE, w, p, started) for w, p in org_parts.items()]
         written += _upsert(org_rows)
         org_stale = WeeklyRollup.objects.filter(scope=ORG_SCOPE, computed_at__lt=started)
