@@ -58,3 +58,16 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 def _fast_password_hashing(settings):  # type: ignore[no-untyped-def]
     """Tests create many users; the production hasher's deliberate slowness is not tested here."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _empty_local_cache():  # type: ignore[no-untyped-def]
+    """Pages cache what they build under row ids and recompute counters, which a rolled-back
+    SQLite test hands out again: each test starts with an empty in-process cache. (A Redis
+    cache is left alone: it may be the Celery broker's database too.)"""
+    from django.core.cache import caches
+    from django.core.cache.backends.locmem import LocMemCache
+
+    cache = caches["default"]
+    if isinstance(cache, LocMemCache):
+        cache.clear()

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import sys
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 from typing import Any, Literal
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, Q
 from django.urls import reverse
 
 from apps.core.templatetags.formatting import (
@@ -31,7 +34,7 @@ from apps.focus.models import FocusKind, FocusPeriod
 from apps.incidents.models import Incident
 from apps.metrics import charts
 from apps.metrics import selectors as metrics
-from apps.metrics.models import WeeklyRollup
+from apps.metrics.models import ORG_SCOPE, DirtyBucket, ScopeVersion, WeeklyRollup
 from apps.releases.models import FAILED_STATUSES, Release
 from apps.teams.models import Team
 
@@ -238,18 +241,34 @@ def stability_warnings(focus: FocusPeriod | None, window: Any) -> list[str]:
     A team that declares a throughput focus while its time to restore or change failure
     rate sits at a medium or low DORA level is told so, with the numbers.
     """
-    if focus is None or focus.kind.slug != FocusKind.THROUGHPUT or window is None:
+    if window is None:
         return []
-    levels = window.levels or {}
+    return _stability_warnings(
+        focus,
+        levels=window.levels or {},
+        change_failure_rate=window.change_failure_rate,
+        ttr_median=window.time_to_restore.median,
+    )
+
+
+def _stability_warnings(
+    focus: FocusPeriod | None,
+    *,
+    levels: dict[str, str],
+    change_failure_rate: float | None,
+    ttr_median: float | None,
+) -> list[str]:
+    if focus is None or focus.kind.slug != FocusKind.THROUGHPUT:
+        return []
     poor = []
     if levels.get("change_failure_rate") in POOR_STABILITY:
         poor.append(
-            f"change failure rate is {format_rate(window.change_failure_rate)} "
+            f"change failure rate is {format_rate(change_failure_rate)} "
             f"({LEVEL_LABELS[levels['change_failure_rate']]})"
         )
     if levels.get("time_to_restore") in POOR_STABILITY:
         poor.append(
-            f"time to restore is {format_duration(window.time_to_restore.median)} "
+            f"time to restore is {format_duration(ttr_median)} "
             f"({LEVEL_LABELS[levels['time_to_restore']]})"
         )
     if not poor:
@@ -427,31 +446,210 @@ def card_numbers(window: Any, weeks: Sequence[charts.Week]) -> list[CardNumber]:
     ]
 
 
-def overview(*, teams: Sequence[Team], date_range: DateRange, today: dt.date) -> Overview:
-    """Everything the overview shows, in a constant number of queries."""
-    team_ids = [t.id for t in teams]
-    previous = date_range.previous()
-    current_org = metrics.window_metrics(team=None, start=date_range.start, end=date_range.end)
-    previous_org = metrics.window_metrics(team=None, start=previous.start, end=previous.end)
-    totals = org_totals(current_org, previous_org)
-    if not teams:
-        return Overview(date_range, [], totals, current_org.computed_at, pending=False)
+OVERVIEW_CACHE_SECONDS = 600
 
+
+@dataclass(frozen=True)
+class CardMetrics:
+    """What a team card shows from the team's rollups and window answer. It only changes
+    when the worker recomputes the team, so it is cached under the team's version."""
+
+    numbers: list[CardNumber]
+    computed_at: dt.datetime | None
+    levels: dict[str, str]
+    change_failure_rate: float | None
+    ttr_median: float | None
+
+
+@dataclass(frozen=True)
+class OrgTotals:
+    """The organization's strip, cached under the organization's version."""
+
+    totals: list[Total]
+    computed_at: dt.datetime | None
+
+
+@dataclass
+class OverviewState:
+    """What the overview reads on every request (a few small queries whatever the number
+    of teams); the cards are built from it only when `cards_key` is not already cached."""
+
+    date_range: DateRange
+    today: dt.date
+    teams: list[Team]
+    versions: dict[int, str]
+    focus: dict[int, FocusPeriod]
+    totals: list[Total]
+    computed_at: dt.datetime | None
+    pending: bool
+    cards_key: str | None  # None: the cards must be built (a recompute is pending)
+
+
+@lru_cache(maxsize=1)
+def _code_stamp() -> str:
+    """A digest of the code and templates that shape cached overview parts, so an upgrade
+    never serves parts cached by the previous version."""
+    from apps.core.templatetags import formatting
+    from apps.teams import views
+
+    digest = hashlib.sha256()
+    for module in (charts, formatting, views, sys.modules[__name__]):
+        digest.update(Path(module.__file__ or "").read_bytes())
+    digest.update(Path(settings.BASE_DIR / "templates/teams/overview.html").read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def versions_and_pending(
+    *, team_ids: Sequence[int], scopes: Sequence[int]
+) -> tuple[dict[int, str], bool]:
+    """The recompute counter of each scope (a team id, or 0 for the organization) computed at
+    least once, as "<row id>.<counter>", and whether writes of these teams wait for the worker
+    (one query; two on a database nobody has recomputed yet).
+
+    Every recompute bumps a scope's counter, so what is built from its rollups and window
+    answers can be cached under it; the row id tells a counter apart from one of an emptied
+    and refilled table.
+    """
+    dirty = DirtyBucket.objects.filter(team_id__in=list(team_ids))
+    rows = list(
+        ScopeVersion.objects.filter(scope__in=list(scopes))
+        .annotate(pending=Exists(dirty))
+        .values_list("scope", "id", "version", "pending")
+    )
+    versions = {scope: f"{row_id}.{version}" for scope, row_id, version, _pending in rows}
+    pending = rows[0][3] if rows else bool(team_ids) and dirty.exists()
+    return versions, pending
+
+
+def _part_key(kind: str, scope: int, version: str, date_range: DateRange) -> str:
+    return (
+        f"execdash:overview:{_code_stamp()}:{kind}:{scope}:{version}:"
+        f"{date_range.start}:{date_range.end}:{settings.EXECDASH_TIME_ZONE}:"
+        f"{settings.EXECDASH_DORA_YEAR}"
+    )
+
+
+def _cards_key(
+    *,
+    teams: Sequence[Team],
+    versions: dict[int, str],
+    focus: dict[int, FocusPeriod],
+    date_range: DateRange,
+    today: dt.date,
+) -> str:
+    """Everything the cards show is a function of this key. The numbers and the open
+    incidents follow the teams' versions: every write leaves a dirty bucket until the worker
+    has recomputed the team and bumped its version, and while one is left the cards are not
+    cached. Focus periods change without a recompute, so they are part of the key."""
+    parts = [date_range.query, str(today)]
+    for team in teams:
+        period = focus.get(team.id)
+        parts.append(
+            f"{team.id}|{team.slug}|{team.name}|{versions[team.id]}|"
+            + (
+                f"{period.pk}|{period.kind.slug}|{period.kind.name}|{period.revisit_on}"
+                if period
+                else "-"
+            )
+        )
+    digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()
+    return f"execdash:overview:{_code_stamp()}:cards:{digest}"
+
+
+def _org_totals(date_range: DateRange) -> OrgTotals:
+    previous = date_range.previous()
+    current = metrics.window_metrics(team=None, start=date_range.start, end=date_range.end)
+    before = metrics.window_metrics(team=None, start=previous.start, end=previous.end)
+    return OrgTotals(totals=org_totals(current, before), computed_at=current.computed_at)
+
+
+def _card_metrics(teams: Sequence[Team], date_range: DateRange) -> dict[int, CardMetrics]:
+    """Card metrics built from the window answers and the sparkline rollups (two to six
+    queries whatever the number of teams)."""
     windows = metrics.window_metrics_for_teams(
         teams=teams, start=date_range.start, end=date_range.end
     )
-    mondays = _sparkline_mondays(date_range)
-    spark_weeks = sparkline_weeks(team_ids=team_ids, mondays=mondays)
-    focus = current_focus_by_team(team_ids, today)
+    weeks = sparkline_weeks(team_ids=[t.id for t in teams], mondays=_sparkline_mondays(date_range))
+    out = {}
+    for team in teams:
+        window = windows.get(team.id)
+        out[team.id] = CardMetrics(
+            numbers=card_numbers(window, weeks[team.id]),
+            computed_at=window.computed_at if window else None,
+            levels=dict((window.levels if window else None) or {}),
+            change_failure_rate=window.change_failure_rate if window else None,
+            ttr_median=window.time_to_restore.median if window else None,
+        )
+    return out
+
+
+def overview_state(
+    *, teams: Sequence[Team], date_range: DateRange, today: dt.date
+) -> OverviewState:
+    """The overview's every-request reads: versions and pending (one query), current focus
+    (one query), and the organization's totals from the cache (or their window answers)."""
+    team_ids = [t.id for t in teams]
+    versions, pending = versions_and_pending(team_ids=team_ids, scopes=[ORG_SCOPE, *team_ids])
+    org_key = (
+        _part_key("org", ORG_SCOPE, versions[ORG_SCOPE], date_range)
+        if ORG_SCOPE in versions
+        else None
+    )
+    org = cache.get(org_key) if org_key else None
+    if org is None:
+        org = _org_totals(date_range)
+        if org_key:
+            cache.set(org_key, org, OVERVIEW_CACHE_SECONDS)
+    focus = current_focus_by_team(team_ids, today) if teams else {}
+    cacheable = not pending and all(t.id in versions for t in teams)
+    return OverviewState(
+        date_range=date_range,
+        today=today,
+        teams=list(teams),
+        versions=versions,
+        focus=focus,
+        totals=org.totals,
+        computed_at=org.computed_at,
+        pending=pending,
+        cards_key=(
+            _cards_key(
+                teams=teams, versions=versions, focus=focus, date_range=date_range, today=today
+            )
+            if cacheable
+            else None
+        ),
+    )
+
+
+def overview_cards(state: OverviewState) -> list[TeamCard]:
+    """The team cards, most in need of attention first (one query for the open incidents;
+    the numbers from the cache, or two to six queries for the teams missing there)."""
+    teams, date_range, today = state.teams, state.date_range, state.today
+    if not teams:
+        return []
+    team_ids = [t.id for t in teams]
+    keys = {
+        t.id: _part_key("team", t.id, state.versions[t.id], date_range)
+        for t in teams
+        if t.id in state.versions
+    }
+    cached = cache.get_many(list(keys.values())) if keys else {}
+    card_metrics = {tid: cached[key] for tid, key in keys.items() if key in cached}
+    missing = [t for t in teams if t.id not in card_metrics]
+    if missing:
+        built = _card_metrics(missing, date_range)
+        card_metrics.update(built)
+        fresh = {keys[tid]: value for tid, value in built.items() if tid in keys}
+        if fresh:
+            cache.set_many(fresh, OVERVIEW_CACHE_SECONDS)
     open_now = open_incidents_by_team(team_ids)
-    pending = metrics.pending_recompute(team_ids=team_ids)
     # One reverse() for all the cards: a team's URL differs only by its slug.
     url_pattern = reverse("teams:detail", kwargs={"slug": SLUG_SENTINEL})
 
     cards = []
     for team in teams:
-        window = windows.get(team.id)
-        period = focus.get(team.id)
+        summary = card_metrics[team.id]
+        period = state.focus.get(team.id)
         by_severity = open_now.get(team.id, {})
         cards.append(
             TeamCard(
@@ -460,14 +658,27 @@ def overview(*, teams: Sequence[Team], date_range: DateRange, today: dt.date) ->
                 revisit_due=bool(period and period.revisit_overdue(today)),
                 open_incidents=sum(by_severity.values()),
                 open_severe=sum(by_severity.get(s, 0) for s in SEVERE),
-                warnings=stability_warnings(period, window),
-                numbers=card_numbers(window, spark_weeks[team.id]),
-                computed_at=window.computed_at if window else None,
+                warnings=_stability_warnings(
+                    period,
+                    levels=summary.levels,
+                    change_failure_rate=summary.change_failure_rate,
+                    ttr_median=summary.ttr_median,
+                ),
+                numbers=summary.numbers,
+                computed_at=summary.computed_at,
                 url=url_pattern.replace(SLUG_SENTINEL, team.slug) + f"?{date_range.query}",
             )
         )
     cards.sort(key=lambda card: card.attention)
-    return Overview(date_range, cards, totals, current_org.computed_at, pending=bool(pending))
+    return cards
+
+
+def overview(*, teams: Sequence[Team], date_range: DateRange, today: dt.date) -> Overview:
+    """Everything the overview shows, in a constant number of queries."""
+    state = overview_state(teams=teams, date_range=date_range, today=today)
+    return Overview(
+        date_range, overview_cards(state), state.totals, state.computed_at, state.pending
+    )
 
 
 # --- a team's page ------------------------------------------------------------------------

@@ -11,10 +11,13 @@ import datetime as dt
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
@@ -47,21 +50,43 @@ def _range_form(request: HttpRequest) -> tuple[DateRangeForm, selectors.DateRang
 def overview(request: HttpRequest) -> HttpResponse:
     form, date_range = _range_form(request)
     teams = list(visible_teams(request.user).only("id", "name", "slug"))
-    data = selectors.overview(teams=teams, date_range=date_range, today=_today())
+    state = selectors.overview_state(teams=teams, date_range=date_range, today=_today())
+    definitions_url = reverse("teams:definitions")
     context: dict[str, Any] = {
-        "overview": data,
+        "overview": state,
+        "cards_html": _overview_cards_html(request, state, definitions_url),
         "date_range": date_range,
         "range_form": form,
         "range_error": form.error_text(),
         "presets": selectors.preset_links(date_range),
         "nav_teams": teams,  # the navigation lists the same teams: no second query
         "is_org_admin": is_org_admin(request.user),
-        "definitions_url": reverse("teams:definitions"),
+        "definitions_url": definitions_url,
     }
     template = "teams/overview.html"
     if _fragment(request):
         template += "#content"
     return render(request, template, context)
+
+
+def _overview_cards_html(
+    request: HttpRequest, state: selectors.OverviewState, definitions_url: str
+) -> str:
+    """The team cards, rendered once per state of their teams: the cards are most of the
+    overview's work, and they stay the same until a team is recomputed or its focus changes
+    (see selectors.overview_state)."""
+    if not state.teams:
+        return ""
+    html = cache.get(state.cards_key) if state.cards_key else None
+    if html is None:
+        html = render_to_string(
+            "teams/overview.html#cards",
+            {"cards": selectors.overview_cards(state), "definitions_url": definitions_url},
+            request,
+        )
+        if state.cards_key:
+            cache.set(state.cards_key, html, selectors.OVERVIEW_CACHE_SECONDS)
+    return mark_safe(html)  # noqa: S308  (rendered by the template engine above)
 
 
 @require_GET

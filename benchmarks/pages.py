@@ -1,0 +1,769 @@
+"""Pages benchmark: `make bench` (or `.venv/bin/python benchmarks/pages.py`).
+
+Needs DATABASE_URL=postgres://… (any database on the server). It serves the dashboard from
+`execdash_bench`, the 200 teams x 3 years, 1,000,000 incidents + 1,000,000 releases database
+of `benchmarks/metrics.py` (loaded by it with COPY if missing or incomplete; reused
+otherwise), with gunicorn on loopback, production settings (DEBUG off, compressed manifest
+static files served by whitenoise, Redis cache when Redis answers) and prints, in one run:
+
+1. requests per second and p50/p95 latency at 8 concurrent clients, a fixed number of
+   requests each, of a trivial login-required view (`/me/`), the overview (as a manager of
+   two teams, and as an admin who sees all 200), a team page and the htmx fragments that
+   the date-range control swaps (overview and team page), with each page's throughput as a
+   share of the trivial view's. Targets: overview >= 25 %, fragments >= 40 %, p95 <= 150 ms.
+2. the bytes transferred by the first load of the overview (its HTML and every static file
+   it references, asked for with `Accept-Encoding: gzip, br`): target <= 500 KB; and the
+   size of a fragment: target <= 50 KB.
+
+The load comes from ApacheBench (`ab -n <requests> -c 8`, a small C client, so it takes
+little of the CPU the server needs; a Python thread pool if ab is not installed). gunicorn
+runs 2 sync workers, as the Dockerfile and compose file run it (`--worker-class gthread`
+and `--threads` try the threaded worker, with keep-alive). Everything listens on 127.0.0.1
+only, is bounded, and gunicorn is stopped in a `finally`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import importlib.util
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlparse, urlunparse
+
+ROOT = Path(__file__).resolve().parent.parent
+DATABASE = "execdash_bench"
+ROWS = 1_000_000
+MANAGER = "bench-manager"
+ADMIN = "bench-admin"
+MANAGER_TEAMS = ("bench-000", "bench-001")
+DEFAULT_REDIS = "redis://127.0.0.1:6379/13"
+ACCEPT_ENCODING = "gzip, deflate, br"
+TARGETS = {
+    "overview_share": 0.25,
+    "fragment_share": 0.40,
+    "p95_ms": 150.0,
+    "first_load_kb": 500.0,
+    "fragment_kb": 50.0,
+}
+KB = 1000  # the targets are in decimal kilobytes
+
+SETTINGS_MODULE = "execdash_bench_pages_settings"
+SETTINGS_TEXT = """\
+# Written by benchmarks/pages.py: the project's settings with a throwaway STATIC_ROOT.
+from execdash.settings import *  # noqa: F403
+
+STATIC_ROOT = {static_root!r}
+"""
+
+# --- the parent: no Django, only orchestration ----------------------------------------
+
+
+def database_url(base: str, name: str) -> str:
+    return urlunparse(urlparse(base)._replace(path=f"/{name}"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def redis_answers(url: str) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 6379), 1):
+            return True
+    except OSError:
+        return False
+
+
+def ensure_data(base: str) -> None:
+    """Reuse execdash_bench when it holds the history; else have benchmarks/metrics.py load
+    it (waiting first for a load that another run may have in progress)."""
+    import psycopg
+
+    admin = database_url(base, "postgres")
+    deadline = time.monotonic() + 1800
+    while True:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            busy = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname IN (%s, %s)",
+                [DATABASE, f"{DATABASE}_small"],
+            ).fetchone()
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE]
+            ).fetchone()
+        if not (busy and busy[0]):
+            break
+        if time.monotonic() > deadline:
+            sys.exit(f"{DATABASE} has stayed in use by another run for 30 minutes; giving up")
+        # The metrics benchmark loads and recomputes this database: measuring pages at the
+        # same time would disturb both.
+        print(f"{DATABASE} is in use by another run (benchmarks/metrics.py?); waiting", flush=True)
+        time.sleep(15)
+    if exists:
+        try:
+            with psycopg.connect(database_url(base, DATABASE)) as conn:
+                teams, incidents, releases = conn.execute(
+                    "SELECT (SELECT count(*) FROM teams_team WHERE slug LIKE 'bench-%%'),"
+                    " (SELECT count(*) FROM incidents_incident),"
+                    " (SELECT count(*) FROM releases_release)"
+                ).fetchone() or (0, 0, 0)
+        except psycopg.Error:
+            teams = incidents = releases = 0
+        if teams >= 200 and incidents >= ROWS and releases >= ROWS:
+            print(
+                f"data {DATABASE}: {teams} teams, {incidents:,} incidents, "
+                f"{releases:,} releases (reused)",
+                flush=True,
+            )
+            return
+    load_data()
+
+
+def load_data() -> None:
+    """Create and load execdash_bench through benchmarks/metrics.py."""
+    spec = importlib.util.spec_from_file_location("bench_metrics", ROOT / "benchmarks/metrics.py")
+    if spec is None or spec.loader is None:
+        sys.exit("benchmarks/metrics.py is missing: it creates the data this benchmark reads")
+    bench_metrics = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench_metrics)
+    bench_metrics.ensure_database(DATABASE, False)
+    loaded = bench_metrics.child("load", DATABASE, "--rows", str(ROWS))
+    print(
+        f"data {DATABASE}: {loaded['teams']} teams, {loaded['incidents']:,} incidents, "
+        f"{loaded['releases']:,} releases"
+        + (f" (loaded in {loaded['seconds']:.0f} s)" if loaded["loaded"] else " (reused)"),
+        flush=True,
+    )
+
+
+def run_child(mode: str, env: dict[str, str]) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", mode],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@dataclass
+class Page:
+    key: str
+    label: str
+    path: str
+    user: str
+    headers: dict[str, str] = field(default_factory=dict)
+    kind: str = "page"  # "baseline", "overview", "page" or "fragment"
+
+
+@dataclass
+class Result:
+    requests: int
+    seconds: float
+    p50_ms: float
+    p95_ms: float
+    max_ms: float
+    errors: int
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds
+
+
+class Server:
+    """gunicorn on 127.0.0.1:<free port>, stopped (and its workers with it) by stop()."""
+
+    def __init__(self, *, env: dict[str, str], args: argparse.Namespace, log: Path) -> None:
+        self.port = free_port()
+        self.log = log
+        command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "execdash.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(args.workers),
+            "--worker-class",
+            args.worker_class,
+            "--error-logfile",
+            str(log),
+        ]
+        if args.worker_class == "gthread":
+            command += ["--threads", str(args.threads)]
+        self.process = subprocess.Popen(
+            command,
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited: {self.log.read_text()[-2000:]}")
+            try:
+                status, _headers, _body = fetch(self.port, "/health/")
+                if status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("gunicorn did not answer /health/ in time")
+
+    def stop(self) -> None:
+        if self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)  # the arbiter stops its workers
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+
+def check(ok: bool, problem: object) -> None:
+    if not ok:
+        raise RuntimeError(f"benchmark precondition failed: {problem!r}")
+
+
+def fetch(
+    port: int,
+    path: str,
+    *,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+    body: str | None = None,
+) -> tuple[int, http.client.HTTPMessage, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, response.msg, response.read()
+    finally:
+        conn.close()
+
+
+def cookies_of(headers: http.client.HTTPMessage) -> dict[str, str]:
+    jar: SimpleCookie = SimpleCookie()
+    for line in headers.get_all("Set-Cookie") or []:
+        jar.load(line)
+    return {name: morsel.value for name, morsel in jar.items()}
+
+
+def log_in(port: int, username: str, password: str) -> str:
+    """POST the login form like a browser; answers the Cookie header of the session."""
+    status, headers, body = fetch(port, "/accounts/login/")
+    check(status == 200, f"login page answered {status}")
+    csrf = cookies_of(headers)["csrftoken"]
+    match = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', body)
+    if match is None:
+        raise RuntimeError("no CSRF token in the login form")
+    status, headers, _body = fetch(
+        port,
+        "/accounts/login/",
+        method="POST",
+        headers={
+            "Cookie": f"csrftoken={csrf}",
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Referer": f"http://127.0.0.1:{port}/accounts/login/",
+        },
+        body=urlencode(
+            {
+                "csrfmiddlewaretoken": match.group(1).decode(),
+                "username": username,
+                "password": password,
+            }
+        ),
+    )
+    session = cookies_of(headers).get("sessionid")
+    check(status == 302 and bool(session), f"logging in {username} failed ({status})")
+    return f"sessionid={session}; csrftoken={csrf}"
+
+
+STATIC_REF = re.compile(r'(?:href|src)="(/static/[^"]+)"')
+CSS_URL = re.compile(r"url\(\s*['\"]?(?!data:)([^'\")]+)['\"]?\s*\)")
+
+
+def transferred(headers: http.client.HTTPMessage, body: bytes, status: int) -> int:
+    """Bytes on the wire for one response: status line, headers and the (compressed) body."""
+    return len(f"HTTP/1.1 {status} OK\r\n") + len(headers.as_bytes()) + len(body)
+
+
+def first_load(port: int, path: str, cookie: str) -> dict[str, Any]:
+    """The page and every static file it references (and the files those CSS reference)."""
+    headers = {"Cookie": cookie, "Accept-Encoding": ACCEPT_ENCODING}
+    status, msg, body = fetch(port, path, headers=headers)
+    check(status == 200, f"{path} answered {status}")
+    html = body
+    if msg.get("Content-Encoding") == "gzip":
+        import gzip
+
+        html = gzip.decompress(body)
+    files = [
+        {
+            "path": path,
+            "bytes": transferred(msg, body, status),
+            "encoding": msg.get("Content-Encoding", "identity"),
+        }
+    ]
+    queue = list(dict.fromkeys(STATIC_REF.findall(html.decode())))
+    seen: set[str] = set()
+    while queue:
+        ref = queue.pop(0)
+        if ref in seen:
+            continue
+        seen.add(ref)
+        status, msg, body = fetch(port, ref, headers={"Accept-Encoding": ACCEPT_ENCODING})
+        check(status == 200, f"{ref} answered {status}")
+        files.append(
+            {
+                "path": ref,
+                "bytes": transferred(msg, body, status),
+                "encoding": msg.get("Content-Encoding", "identity"),
+            }
+        )
+        if ref.endswith(".css"):
+            text = body
+            if msg.get("Content-Encoding") == "gzip":
+                import gzip
+
+                text = gzip.decompress(body)
+            base = ref.rsplit("/", 1)[0]
+            for url in CSS_URL.findall(text.decode("utf-8", "replace")):
+                queue.append(url if url.startswith("/") else f"{base}/{url}")
+    return {"files": files, "total": sum(f["bytes"] for f in files)}
+
+
+def fragment_size(port: int, page: Page, cookie: str) -> tuple[int, int]:
+    """(bytes transferred with compression, bytes of HTML) of one fragment."""
+    headers = {"Cookie": cookie, **page.headers}
+    status, msg, raw = fetch(port, page.path, headers={**headers, "Accept-Encoding": "identity"})
+    check(status == 200, f"{page.path} answered {status}")
+    status, msg, body = fetch(port, page.path, headers={**headers, "Accept-Encoding": "gzip, br"})
+    check(status == 200, f"{page.path} answered {status}")
+    return transferred(msg, body, status), len(raw)
+
+
+def run_ab(
+    port: int, page: Page, cookie: str, *, requests: int, clients: int, keep_alive: bool
+) -> Result:
+    """`ab -n requests -c clients`: a fixed number of requests from a small C client."""
+    with tempfile.NamedTemporaryFile("r", suffix=".csv") as percentiles:
+        command = ["ab", "-q", "-l", "-n", str(requests), "-c", str(clients), "-s", "60"]
+        command += ["-e", percentiles.name]
+        if keep_alive:
+            command.append("-k")
+        for name, value in {
+            "Cookie": cookie,
+            "Accept-Encoding": ACCEPT_ENCODING,
+            **page.headers,
+        }.items():
+            command += ["-H", f"{name}: {value}"]
+        command.append(f"http://127.0.0.1:{port}{page.path}")
+        out = subprocess.run(
+            command, check=True, stdout=subprocess.PIPE, text=True, timeout=600
+        ).stdout
+        cuts = dict(
+            (int(row[0]), float(row[1]))
+            for row in (line.split(",") for line in percentiles.read().splitlines()[1:])
+        )
+
+    def field_of(name: str, default: str | None = None) -> str:
+        match = re.search(rf"^{re.escape(name)}:\s+(\S+)", out, re.MULTILINE)
+        if match is None:
+            if default is None:
+                raise RuntimeError(f"ab printed no {name!r}:\n{out}")
+            return default
+        return match.group(1)
+
+    return Result(
+        requests=int(field_of("Complete requests")),
+        seconds=float(field_of("Time taken for tests")),
+        p50_ms=cuts[50],
+        p95_ms=cuts[95],
+        max_ms=cuts[100],
+        errors=int(field_of("Failed requests")) + int(field_of("Non-2xx responses", "0")),
+    )
+
+
+def run_threads(port: int, page: Page, cookie: str, *, requests: int, clients: int) -> Result:
+    """The same load from Python threads, one keep-alive connection each (reopened whenever
+    the server closes it, as sync workers do after every response)."""
+    headers = {"Cookie": cookie, "Accept-Encoding": ACCEPT_ENCODING, **page.headers}
+    lock = threading.Lock()
+    tickets = iter(range(requests))
+    latencies: list[float] = []
+    errors = [0]
+
+    def client() -> None:
+        conn: http.client.HTTPConnection | None = None
+        while True:
+            with lock:
+                if next(tickets, None) is None:
+                    break
+            began = time.perf_counter()
+            try:
+                if conn is None:
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                conn.request("GET", page.path, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                ok = response.status == 200
+                if response.will_close:
+                    conn.close()
+                    conn = None
+            except (OSError, http.client.HTTPException):
+                ok = False
+                if conn is not None:
+                    conn.close()
+                conn = None
+            elapsed = time.perf_counter() - began
+            with lock:
+                latencies.append(elapsed)
+                if not ok:
+                    errors[0] += 1
+        if conn is not None:
+            conn.close()
+
+    began = time.perf_counter()
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - began
+    cuts = statistics.quantiles(latencies, n=20)
+    return Result(
+        requests=len(latencies),
+        seconds=seconds,
+        p50_ms=statistics.median(latencies) * 1000,
+        p95_ms=cuts[-1] * 1000,
+        max_ms=max(latencies) * 1000,
+        errors=errors[0],
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=400, help="measured requests per page")
+    parser.add_argument("--warmup", type=int, default=40, help="unmeasured requests per page")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent clients")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
+    parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
+    parser.add_argument("--load", choices=["auto", "ab", "python"], default="auto")
+    parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS))
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child)
+        return
+    base = os.environ.get("DATABASE_URL", "")
+    if not base.startswith(("postgres://", "postgresql://")):
+        sys.exit("benchmarks/pages.py needs DATABASE_URL=postgres://… (PostgreSQL)")
+    use_ab = args.load == "ab" or (args.load == "auto" and shutil.which("ab") is not None)
+    if args.load == "ab" and not shutil.which("ab"):
+        sys.exit("--load ab: ab is not installed (apt-get install -y apache2-utils)")
+    # A SIGTERM (a timeout, Ctrl-C in make) still runs the `finally` that stops gunicorn.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
+
+    ensure_data(base)
+    workdir = Path(tempfile.mkdtemp(prefix="execdash-bench-pages-"))
+    server: Server | None = None
+    try:
+        (workdir / f"{SETTINGS_MODULE}.py").write_text(
+            SETTINGS_TEXT.format(static_root=str(workdir / "static"))
+        )
+        env = dict(os.environ)
+        env.update(
+            DATABASE_URL=database_url(base, DATABASE),
+            DEBUG="false",
+            SECRET_KEY=os.environ.get("SECRET_KEY", "benchmark-only-secret-key-0123456789"),
+            ALLOWED_HOSTS="127.0.0.1",
+            SECURE_COOKIES="false",
+            LOG_LEVEL="WARNING",
+            EXECDASH_TIME_ZONE="UTC",  # as benchmarks/metrics.py computed the rollups
+            DJANGO_SETTINGS_MODULE=SETTINGS_MODULE,
+            PYTHONPATH=os.pathsep.join([str(workdir), str(ROOT)]),
+        )
+        env.pop("EXECDASH_TESTING", None)
+        redis = args.redis if args.redis and redis_answers(args.redis) else ""
+        if redis:
+            env["REDIS_URL"] = redis
+        else:
+            env.pop("REDIS_URL", None)
+        prepared = run_child("prepare", env)
+        for line in prepared["notes"]:
+            print(line, flush=True)
+
+        server = Server(env=env, args=args, log=workdir / "gunicorn.log")
+        server.wait_ready()
+        port = server.port
+        cookies = {
+            MANAGER: log_in(port, MANAGER, prepared["password"]),
+            ADMIN: log_in(port, ADMIN, prepared["password"]),
+        }
+        team = MANAGER_TEAMS[0]
+        fragment = {"HX-Request": "true", "HX-Target": "content", "HX-Current-URL": "/"}
+        pages = [
+            Page("me", "trivial view /me/", "/me/", MANAGER, kind="baseline"),
+            Page("overview", "overview, manager of 2 teams", "/", MANAGER, kind="overview"),
+            Page("overview_admin", "overview, admin: 200 teams", "/", ADMIN, kind="overview"),
+            Page("team", "team page", f"/teams/{team}/", MANAGER),
+            Page(
+                "overview_fragment",
+                "overview fragment (htmx, #content)",
+                "/?range=26w",
+                MANAGER,
+                headers=fragment,
+                kind="fragment",
+            ),
+            Page(
+                "team_fragment",
+                "team page fragment (htmx, #content)",
+                f"/teams/{team}/?range=26w",
+                MANAGER,
+                headers=fragment,
+                kind="fragment",
+            ),
+        ]
+
+        # Each page once, checked, and timed cold: the first request after the server
+        # started (window answers may be computed and charts built here).
+        cold: dict[str, float] = {}
+        for page in pages:
+            began = time.perf_counter()
+            status, _msg, body = fetch(
+                port, page.path, headers={"Cookie": cookies[page.user], **page.headers}
+            )
+            cold[page.key] = time.perf_counter() - began
+            check(status == 200, f"{page.path} as {page.user} answered {status}")
+            if page.key == "me":
+                check(body == page.user.encode(), body[:200])
+            elif page.kind == "fragment":
+                check(b'id="content"' in body and b"<html" not in body, body[:300])
+            else:
+                check(b"<html" in body and b'id="content"' in body, body[:300])
+
+        load = f"ab {ab_version()}" if use_ab else "a Python thread pool (ab not installed)"
+        print(
+            f"\nLoad: {args.clients} concurrent clients, {args.requests} requests per page after "
+            f"{args.warmup} warm-up requests, from {load}; gunicorn {args.workers} "
+            f"{args.worker_class} workers"
+            + (f" x {args.threads} threads" if args.worker_class == "gthread" else "")
+            + f"; cache: {'Redis ' + redis if redis else 'local memory (no Redis)'}.",
+            flush=True,
+        )
+
+        def measure(page: Page) -> Result:
+            cookie = cookies[page.user]
+            if use_ab:
+                keep_alive = args.worker_class == "gthread"
+                for requests in (max(args.warmup, args.clients), args.requests):
+                    result = run_ab(
+                        port,
+                        page,
+                        cookie,
+                        requests=requests,
+                        clients=args.clients,
+                        keep_alive=keep_alive,
+                    )
+                return result
+            run_threads(port, page, cookie, requests=args.warmup, clients=args.clients)
+            return run_threads(port, page, cookie, requests=args.requests, clients=args.clients)
+
+        results = {page.key: measure(page) for page in pages}
+        again = measure(pages[0])  # the baseline once more, to see drift over the run
+
+        loads = {
+            "overview": first_load(port, "/", cookies[MANAGER]),
+            "overview_admin": first_load(port, "/", cookies[ADMIN]),
+            "team": first_load(port, f"/teams/{team}/", cookies[MANAGER]),
+        }
+        sizes = {
+            page.key: fragment_size(port, page, cookies[page.user])
+            for page in pages
+            if page.kind == "fragment"
+        }
+    except BaseException:
+        log = workdir / "gunicorn.log"
+        if log.exists():
+            print(f"--- the end of gunicorn's log:\n{log.read_text()[-4000:]}", file=sys.stderr)
+        raise
+    finally:
+        if server is not None:
+            server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    report(pages, results, again, cold, loads, sizes)
+
+
+def ab_version() -> str:
+    out = subprocess.run(["ab", "-V"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    match = re.search(r"Version (\S+)", out.stdout)
+    return match.group(1) if match else "?"
+
+
+def verdict(ok: bool) -> str:
+    return "meets" if ok else "MISSES"
+
+
+def report(
+    pages: list[Page],
+    results: dict[str, Result],
+    again: Result,
+    cold: dict[str, float],
+    loads: dict[str, dict[str, Any]],
+    sizes: dict[str, tuple[int, int]],
+) -> None:
+    base = results["me"]
+    baseline_rps = (base.rps + again.rps) / 2
+    print(
+        f"\n1. Throughput and latency (share of the trivial view's {baseline_rps:.0f} req/s, "
+        f"the mean of its runs at the start, {base.rps:.0f}, and the end, {again.rps:.0f})"
+    )
+    print(
+        f"   {'':38} {'req/s':>7} {'p50':>9} {'p95':>9} {'share':>6}  cold first request, targets"
+    )
+    failures = 0
+    for page in pages:
+        result = results[page.key]
+        share = result.rps / baseline_rps
+        p95_ok = result.p95_ms <= TARGETS["p95_ms"]
+        notes = [f"p95 <= {TARGETS['p95_ms']:.0f} ms: {verdict(p95_ok)}"]
+        ok = p95_ok
+        if page.kind in ("overview", "fragment"):
+            wanted = TARGETS["overview_share" if page.kind == "overview" else "fragment_share"]
+            share_ok = share >= wanted
+            ok = ok and share_ok
+            notes.insert(0, f">= {wanted:.0%}: {verdict(share_ok)}")
+        if result.errors:
+            notes.append(f"{result.errors} ERRORS")
+            ok = False
+        failures += not ok
+        print(
+            f"   {page.label:38} {result.rps:7.1f} {result.p50_ms:6.1f} ms {result.p95_ms:6.1f} ms "
+            f"{share:6.0%}  {cold[page.key] * 1000:.0f} ms; {'; '.join(notes)}"
+        )
+    print("2. Bytes transferred (Accept-Encoding: gzip, br; headers included)")
+    for key, label in (
+        ("overview", "overview, first load, manager"),
+        ("overview_admin", "overview, first load, admin"),
+        ("team", "team page, first load (not a target)"),
+    ):
+        load = loads[key]
+        line = f"   {label:38} {load['total'] / KB:7.1f} KB in {len(load['files'])} responses"
+        if key != "team":
+            ok = load["total"] <= TARGETS["first_load_kb"] * KB
+            failures += not ok
+            line += f" (target <= {TARGETS['first_load_kb']:.0f} KB: {verdict(ok)})"
+        print(line)
+        for item in load["files"]:
+            print(f"       {item['bytes'] / KB:8.1f} KB  {item['encoding']:8} {item['path']}")
+    for page in pages:
+        if page.key not in sizes:
+            continue
+        wire, html = sizes[page.key]
+        ok = wire <= TARGETS["fragment_kb"] * KB
+        failures += not ok
+        print(
+            f"   {page.label:38} {wire / KB:7.1f} KB transferred, {html / KB:.1f} KB of HTML "
+            f"(target <= {TARGETS['fragment_kb']:.0f} KB: {verdict(ok)})"
+        )
+    print(
+        "\nAll page targets met."
+        if not failures
+        else f"\n{failures} figure(s) miss a target (see BENCHMARKS.md)."
+    )
+
+
+# --- the child: Django set up against execdash_bench ------------------------------------
+
+
+def child(mode: str) -> None:
+    import django
+
+    django.setup()
+    result = {"prepare": child_prepare}[mode]()
+    print(json.dumps(result))
+
+
+def child_prepare() -> dict[str, Any]:
+    """Rollups computed, static files collected, a manager of two teams and an admin."""
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.db.models import Max
+
+    from apps.incidents.models import Incident
+    from apps.metrics.models import DirtyBucket, WeeklyRollup
+    from apps.teams.models import Membership, Team
+
+    notes = []
+    scopes = WeeklyRollup.objects.values("scope").distinct().count()
+    written = Incident.objects.aggregate(last=Max("created_at"))["last"]
+    computed = WeeklyRollup.objects.aggregate(last=Max("computed_at"))["last"]
+    complete = (
+        scopes >= Team.objects.count() + 1  # every team and the organization
+        and written is not None
+        and computed is not None
+        and computed >= written
+        and not DirtyBucket.objects.exists()
+    )
+    if not complete:
+        began = time.perf_counter()
+        call_command("recompute_metrics", stdout=open(os.devnull, "w"))  # noqa: SIM115
+        notes.append(f"rollups recomputed ({time.perf_counter() - began:.0f} s)")
+    else:
+        notes.append(f"rollups reused: {WeeklyRollup.objects.count():,} weekly rows, none dirty")
+    newest = Incident.objects.aggregate(newest=Max("started_at"))["newest"]
+    if newest is not None:
+        notes.append(f"newest incident: {newest:%Y-%m-%d %H:%M} UTC")
+    call_command("collectstatic", interactive=False, verbosity=0)
+
+    password = secrets.token_urlsafe(16)
+    user_model = get_user_model()
+    manager, _ = user_model.objects.get_or_create(username=MANAGER)
+    manager.is_staff = manager.is_superuser = False
+    manager.set_password(password)
+    manager.save()
+    admin, _ = user_model.objects.get_or_create(username=ADMIN)
+    admin.is_staff = admin.is_superuser = True
+    admin.set_password(password)
+    admin.save()
+    teams = list(Team.objects.filter(slug__in=MANAGER_TEAMS))
+    check(len(teams) == len(MANAGER_TEAMS), "the benchmark teams are missing")
+    Membership.objects.filter(user=manager).exclude(team__in=teams).delete()
+    for team in teams:
+        Membership.objects.update_or_create(
+            user=manager, team=team, defaults={"role": Membership.Role.MANAGER}
+        )
+    return {"password": password, "notes": notes}
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+"""The overview caches its cards and numbers, and never shows a stale one: every change a
+card shows (a write and the worker's recompute, a focus, a rename, another day or range)
+reaches the next page view."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from apps.focus.models import FocusKind
+from apps.focus.services import focus_period_close, focus_period_create
+from apps.incidents.models import Incident
+from apps.incidents.services import incident_create, incident_resolve
+from apps.metrics.rollups import rollups_process_dirty, rollups_recompute_all
+from apps.teams import selectors
+from tests.factories import IncidentFactory, focus_kind
+from tests.teams.conftest import days_ago
+
+pytestmark = pytest.mark.django_db
+
+HX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "content"}
+
+
+def card_of(client, slug: str, url: str = "/") -> str:
+    content = client.get(url).content.decode()
+    start = content.index(f'data-team="{slug}"')
+    return content[start : content.index("</article>", start)]
+
+
+def queries_of(client, url: str = "/", **headers) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url, **headers).status_code == 200
+    return len(queries)
+
+
+@pytest.fixture
+def seen(client, manager, payments_history):
+    """The manager has looked at the overview once: its cards are cached."""
+    client.force_login(manager)
+    client.get("/")
+    return client
+
+
+def test_a_second_view_reads_the_cards_from_the_cache(seen):
+    # Session, user, teams, versions with pending writes, current focus: nothing per card.
+    assert queries_of(seen) == 5
+    assert queries_of(seen, "/", **HX) == 5
+    assert selectors.OVERVIEW_CACHE_SECONDS > 0
+
+
+def test_an_incident_shows_at_once_and_after_the_worker_recomputed(seen, payments):
+    started = timezone.now() - dt.timedelta(hours=2)
+    incident = incident_create(
+        team=payments, title="Card reader down", severity="SEV1", started_at=started
+    )
+    # A write leaves a dirty bucket: the cards are built afresh until the worker has run.
+    assert "1 open SEV1/SEV2 incident" in card_of(seen, "payments")
+    assert "Some numbers are being recomputed" in seen.get("/").content.decode()
+
+    rollups_process_dirty()
+    assert "1 open SEV1/SEV2 incident" in card_of(seen, "payments")
+    assert "1 open SEV1/SEV2 incident" in card_of(seen, "payments")  # now from the cache
+
+    incident_resolve(incident=incident, resolved_by="ops")
+    rollups_process_dirty()
+    card = card_of(seen, "payments")
+    assert "open SEV1/SEV2" not in card
+    assert "No open incidents" in card
+
+
+def test_recomputed_numbers_replace_the_cached_ones(seen, payments):
+    before = card_of(seen, "payments")
+    for d in range(5):
+        IncidentFactory(
+            team=payments,
+            severity=Incident.Severity.SEV3,
+            started_at=days_ago(20 + d),
+            resolved_at=days_ago(20 + d, hours=-3),
+        )
+    rollups_recompute_all()
+    after = card_of(seen, "payments")
+    assert after != before
+    assert "3 h" in after  # the median time to restore of the new incidents
+
+
+def test_a_new_focus_shows_at_once(seen, payments):
+    period = payments.focus_periods.get()
+    focus_period_close(period=period, ends_on=timezone.localdate() - dt.timedelta(days=1))
+    assert "No focus declared" in card_of(seen, "payments")
+
+    focus_period_create(
+        team=payments,
+        kind=focus_kind(FocusKind.STABILITY),
+        starts_on=timezone.localdate(),
+        rationale="Fewer pages at night.",
+    )
+    card = card_of(seen, "payments")
+    assert "Focus: Stability" in card
+    assert "Throughput focus while" not in card
+
+
+def test_a_renamed_team_shows_at_once(seen, payments):
+    payments.name = "Payments & Billing"
+    payments.save()
+    assert "Payments &amp; Billing" in card_of(seen, "payments")
+
+
+def test_another_range_has_its_own_cards(seen):
+    assert 'href="/teams/payments/?range=13w"' in card_of(seen, "payments")
+    assert 'href="/teams/payments/?range=4w"' in card_of(seen, "payments", "/?range=4w")
+
+
+def test_cards_are_not_cached_while_writes_wait_for_the_worker(client, manager, payments):
+    client.force_login(manager)
+    IncidentFactory(team=payments, severity=Incident.Severity.SEV2, started_at=days_ago(1))
+    rollups_recompute_all()
+    client.get("/")
+    incident_create(
+        team=payments, title="Search is slow", severity="SEV2", started_at=days_ago(0, 1)
+    )
+    assert "2 open SEV1/SEV2 incidents" in card_of(client, "payments")
