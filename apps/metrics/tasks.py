@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.conf import settings
 from django.core.cache import cache
 from django.db import OperationalError
 
@@ -18,7 +19,9 @@ def process_dirty_buckets() -> int:
     cache.delete(SCHEDULE_KEY)
     team_ids: list[int] = []
     processed = rollups_process_dirty(trigger="worker", recomputed_teams=team_ids)
-    if processed:
+    # Pre-warming helps only a separate worker; run in-process (no broker), it would make
+    # the request that wrote the data wait for windows nobody asked for yet.
+    if processed and not settings.CELERY_TASK_ALWAYS_EAGER:
         windows_prewarm(team_ids=team_ids)
     return processed
 

@@ -178,3 +178,26 @@ def test_api_metrics_has_the_weeks_of_the_window(history):
 def test_window_ending_before_it_starts_is_refused():
     with pytest.raises(ValueError, match="ends before"):
         window_metrics(team=None, start=END, end=START)
+
+
+def test_worker_prewarms_preset_windows(history, settings):
+    from django.core.cache import cache
+
+    from apps.metrics.models import ORG_SCOPE
+    from apps.metrics.selectors import PRESET_WEEKS, preset_window
+    from apps.metrics.services import windows_prewarm
+
+    cache.clear()
+    payments = history["payments"]
+    versions_bump(scopes=[payments.id, ORG_SCOPE])
+    today = dt.date(2026, 3, 18)
+    assert windows_prewarm(team_ids=[payments.id], today=today) == 8
+    assert preset_window(4, today=today) == (dt.date(2026, 2, 16), dt.date(2026, 3, 16))
+    cached = set(WindowSnapshot.objects.values_list("scope", "start", "end"))
+    for weeks in PRESET_WEEKS:
+        start, end = preset_window(weeks, today=today)
+        assert {(payments.id, start, end), (ORG_SCOPE, start, end)} <= cached
+    # The organization's windows are refreshed at most every few minutes.
+    assert windows_prewarm(team_ids=[payments.id], today=today) == 4
+    settings.EXECDASH_PREWARM_WINDOWS = False
+    assert windows_prewarm(team_ids=[payments.id], today=today) == 0
