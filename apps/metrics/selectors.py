@@ -417,10 +417,15 @@ def last_computed_at(*, scopes: Sequence[int]) -> dict[int, dt.datetime | None]:
 
 
 def preset_window(weeks: int, *, today: dt.date | None = None) -> tuple[dt.date, dt.date]:
-    """The last `weeks` full ISO weeks before the current one: `[start, end)` dates."""
+    """The current ISO week so far and the `weeks - 1` whole weeks before it.
+
+    `[start, end)` dates ending tomorrow, so today's incidents and releases count: a
+    manager who resolves an incident sees the numbers move. Deployment frequency divides
+    by the window's real length in days, so the partial week weighs what it should.
+    """
     today = today or timezone.localdate(timezone=org_tz())
-    end = today - dt.timedelta(days=today.weekday())
-    return end - dt.timedelta(weeks=weeks), end
+    monday = today - dt.timedelta(days=today.weekday())
+    return monday - dt.timedelta(weeks=weeks - 1), today + dt.timedelta(days=1)
 
 
 def current_week(*, today: dt.date | None = None) -> dt.date:

@@ -71,7 +71,7 @@ def recompute_schedule() -> None:
 
 
 def windows_prewarm(*, team_ids: Sequence[int], today: dt.date | None = None) -> int:
-    """Compute the preset windows (last 4, 13, 26 and 52 full weeks) of these teams, and of
+    """Compute the preset windows (4, 13, 26 and 52 weeks up to today) of these teams, and of
     the organization, so the next page view reads them from the cache.
 
     The organization's windows read every team's rows (a second or more for a year of a

@@ -192,7 +192,7 @@ def test_worker_prewarms_preset_windows(history, settings):
     versions_bump(scopes=[payments.id, ORG_SCOPE])
     today = dt.date(2026, 3, 18)
     assert windows_prewarm(team_ids=[payments.id], today=today) == 8
-    assert preset_window(4, today=today) == (dt.date(2026, 2, 16), dt.date(2026, 3, 16))
+    assert preset_window(4, today=today) == (dt.date(2026, 2, 23), dt.date(2026, 3, 19))
     cached = set(WindowSnapshot.objects.values_list("scope", "start", "end"))
     for weeks in PRESET_WEEKS:
         start, end = preset_window(weeks, today=today)

@@ -23,7 +23,7 @@ from tests.factories import (
 
 
 def days_ago(days: float, hours: float = 0) -> dt.datetime:
-    """A moment inside the last full weeks (the presets end at this week's Monday)."""
+    """A moment `days` (and `hours`) ago."""
     return timezone.now() - dt.timedelta(days=days, hours=hours)
 
 

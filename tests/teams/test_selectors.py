@@ -91,11 +91,12 @@ def test_date_range_previous_and_weeks():
     assert custom.mondays() == [dt.date(2025, 3, 3), dt.date(2025, 3, 10), dt.date(2025, 3, 17)]
 
 
-def test_presets_are_whole_weeks_ending_this_monday():
+def test_presets_are_this_week_so_far_and_whole_weeks_before_it():
     wednesday = dt.date(2025, 3, 12)
     preset = DateRange.preset("4w", wednesday)
-    assert preset.end == dt.date(2025, 3, 10)
-    assert preset.start == dt.date(2025, 2, 10)
+    assert preset.end == dt.date(2025, 3, 13)  # today counts
+    assert preset.start == dt.date(2025, 2, 17)  # a Monday, three whole weeks earlier
+    assert preset.days == 3 * 7 + 3
     assert preset.label == "Last 4 weeks"
 
 
