@@ -496,7 +496,8 @@ def change_failure_rate_chart(
     failed = sum(w.failed_deployments for w in weeks)
     if deployments:
         numbers = (
-            f"{format_count(failed)} of {format_count(deployments)} deployments failed from "
+            f"{format_count(failed)} of {format_count(deployments)} "
+            f"deployment{'' if deployments == 1 else 's'} failed from "
             f"{_range_text(start, end)} ({format_rate(failed / deployments)})."
         )
     else:
@@ -542,7 +543,8 @@ def deployment_frequency_chart(
     deployments = sum(w.deployments for w in weeks)
     per_week = deployments / ((end - start).days / 7) if end > start else None
     numbers = (
-        f"{format_count(deployments)} deployments from {_range_text(start, end)}, "
+        f"{format_count(deployments)} deployment{'' if deployments == 1 else 's'} "
+        f"from {_range_text(start, end)}, "
         f"{format_per_week(per_week)} per week."
     )
     return Chart(

@@ -1,5 +1,6 @@
 """A member reports an incident in a real browser: a mistake first, then the fix with the
-suggested release, and sees it listed; then resolves it.
+suggested release, and sees it listed; then resolves it and sees the team's time to restore
+change once the worker has recomputed.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from playwright.sync_api import expect
 
 from apps.incidents.models import Incident
 from tests.browser.conftest import assert_clean, screenshot
-from tests.factories import MembershipFactory, ReleaseFactory, TeamFactory
+from tests.factories import IncidentFactory, MembershipFactory, ReleaseFactory, TeamFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -29,6 +30,14 @@ def test_member_reports_an_incident(page, live_server, login) -> None:
         version="2.4.0",
         deployed_at=timezone.now() - dt.timedelta(hours=5),
     )
+    # One incident already restored in 30 minutes earlier today: the team's median.
+    earlier = timezone.now() - dt.timedelta(hours=4)
+    IncidentFactory(
+        team=team,
+        title="Earlier blip",
+        started_at=earlier,
+        resolved_at=earlier + dt.timedelta(minutes=30),
+    )
     now = timezone.localtime()
     started = (now - dt.timedelta(hours=2)).strftime(LOCAL)
     too_early = (now - dt.timedelta(hours=3)).strftime(LOCAL)
@@ -38,6 +47,8 @@ def test_member_reports_an_incident(page, live_server, login) -> None:
     nav.get_by_text("Teams", exact=True).click()
     nav.get_by_role("link", name="Payments").click()
     page.wait_for_url(f"{live_server.url}/teams/payments/")
+    time_to_restore = page.locator('.big-number[data-metric="time_to_restore"]')
+    assert "30 min" in time_to_restore.inner_text()
 
     page.goto(f"{live_server.url}/teams/payments/incidents/")
     page.get_by_role("button", name="Report an incident").first.click()
@@ -63,14 +74,14 @@ def test_member_reports_an_incident(page, live_server, login) -> None:
     suggestion.get_by_text("checkout 2.4.0").wait_for()
     # Inline validation clears the error once the field is fixed.
     expect(page.locator("#err-resolved_at li")).to_have_count(0)
-    assert Incident.objects.count() == 0
+    assert not Incident.objects.filter(title="Checkout returns 502").exists()
     suggestion.get_by_role("button", name="Use it").click()
     expect(page.locator("#id_cause_0")).to_be_checked()
     expect(page.locator("#id_caused_by")).to_have_value(str(release.pk))
     page.get_by_role("button", name="Save incident").last.click()
     page.wait_for_url(re.compile(r"/incidents/\d+/$"))
     page.get_by_text("recorded").first.wait_for()
-    incident = Incident.objects.get()
+    incident = Incident.objects.get(title="Checkout returns 502")
     assert incident.caused_by == release
     assert incident.title == "Checkout returns 502"
 
@@ -87,6 +98,13 @@ def test_member_reports_an_incident(page, live_server, login) -> None:
     assert row.count() == 1
     assert "resolved" in row.inner_text()
     screenshot(page, "incident-list")
+
+    # The team's numbers: the median of 30 min and about 2 h is now about 1 h 15 min.
+    page.goto(f"{live_server.url}/teams/payments/")
+    time_to_restore = page.locator('.big-number[data-metric="time_to_restore"]')
+    expect(time_to_restore).not_to_contain_text("30 min")
+    expect(time_to_restore).to_contain_text("1 h 1")
+    screenshot(page, "team-after-resolve")
 
     assert_clean(page)
 
