@@ -19,7 +19,8 @@ from typing import Any, Literal
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Exists, Q
+from django.db import connection
+from django.db.models import Count, Q
 from django.urls import reverse
 
 from apps.core.templatetags.formatting import (
@@ -46,7 +47,7 @@ PRESETS: dict[str, tuple[int, str]] = {
     "26w": (26, "Last 26 weeks"),
     "52w": (52, "Last 52 weeks"),
 }
-PRESET_HINT = "Whole weeks, Monday to Sunday, up to the last one that has ended."
+PRESET_HINT = "This week so far and the whole weeks, Monday to Sunday, before it."
 DEFAULT_PRESET = "13w"
 MAX_RANGE_DAYS = 3 * 52 * 7  # three years: enough for a review, small enough to draw
 SPARKLINE_WEEKS = 12
@@ -67,7 +68,7 @@ class DateRange:
 
     @classmethod
     def preset(cls, key: str, today: dt.date) -> DateRange:
-        """The last N full ISO weeks before the current one (the worker pre-computes these)."""
+        """This week so far and the N - 1 weeks before it (the worker pre-computes these)."""
         weeks, _label = PRESETS[key]
         start, end = metrics.preset_window(weeks, today=today)
         return cls(start=start, end=end, preset_key=key)
@@ -471,18 +472,21 @@ class OrgTotals:
 
 @dataclass
 class OverviewState:
-    """What the overview reads on every request (a few small queries whatever the number
-    of teams); the cards are built from it only when `cards_key` is not already cached."""
+    """What the overview reads on every request: one query for the teams with their
+    versions, pending writes and current focus, and one cache read; the cards are built from
+    it (see overview_cards) only when the cache holds nothing under `cards_key`."""
 
     date_range: DateRange
     today: dt.date
     teams: list[Team]
     versions: dict[int, str]
-    focus: dict[int, FocusPeriod]
     totals: list[Total]
     computed_at: dt.datetime | None
     pending: bool
-    cards_key: str | None  # None: the cards must be built (a recompute is pending)
+    cards_key: str | None  # None: the cards must be built (writes wait for the worker)
+    content_key: str | None  # the same for the whole page content of this `variant`
+    cached_cards: Any = None  # what the view cached under these keys, if anything
+    cached_content: Any = None
 
 
 @lru_cache(maxsize=1)
@@ -499,26 +503,61 @@ def _code_stamp() -> str:
     return digest.hexdigest()[:12]
 
 
-def versions_and_pending(
-    *, team_ids: Sequence[int], scopes: Sequence[int]
-) -> tuple[dict[int, str], bool]:
+def scope_versions(scopes: Sequence[int]) -> dict[int, str]:
     """The recompute counter of each scope (a team id, or 0 for the organization) computed at
-    least once, as "<row id>.<counter>", and whether writes of these teams wait for the worker
-    (one query; two on a database nobody has recomputed yet).
+    least once, as "<row id>.<counter>" (one query). Every recompute bumps a scope's counter,
+    so what is built from its rollups and window answers can be cached under it; the row id
+    tells a counter apart from one of an emptied and refilled table."""
+    rows = ScopeVersion.objects.filter(scope__in=list(scopes)).values_list("scope", "id", "version")
+    return {scope: f"{row_id}.{version}" for scope, row_id, version in rows}
 
-    Every recompute bumps a scope's counter, so what is built from its rollups and window
-    answers can be cached under it; the row id tells a counter apart from one of an emptied
-    and refilled table.
+
+@dataclass(frozen=True)
+class TeamState:
+    """What decides whether a team's cached card still holds."""
+
+    version: str | None  # "<row id>.<counter>"; None: never computed
+    pending: bool  # writes wait for the worker
+    focus: str | None  # a signature of the current focus period and its kind
+
+
+def _state_sql(n_teams: int) -> str:
+    def table(model: Any) -> str:
+        return connection.ops.quote_name(model._meta.db_table)
+
+    version = "SELECT v.id || '.' || v.version FROM {sv} v WHERE v.scope = {scope}"
+    return f"""
+        SELECT t.id,
+            ({version.format(sv=table(ScopeVersion), scope="t.id")}),
+            ({version.format(sv=table(ScopeVersion), scope=ORG_SCOPE)}),
+            EXISTS (SELECT 1 FROM {table(DirtyBucket)} d WHERE d.team_id = t.id),
+            (SELECT f.id || '|' || k.slug || '|' || k.name || '|'
+                    || COALESCE(CAST(f.revisit_on AS TEXT), '')
+                FROM {table(FocusPeriod)} f JOIN {table(FocusKind)} k ON k.id = f.kind_id
+                WHERE f.team_id = t.id AND f.starts_on <= %s
+                    AND (f.ends_on IS NULL OR f.ends_on >= %s)
+                ORDER BY f.starts_on DESC LIMIT 1)
+        FROM {table(Team)} t
+        WHERE t.id IN ({", ".join(["%s"] * n_teams)})
+    """  # noqa: S608  (table names from the models; every value is a parameter)
+
+
+def teams_state(team_ids: Sequence[int], today: dt.date) -> tuple[dict[int, TeamState], str | None]:
+    """Each team's state and the organization's version, in one query.
+
+    It runs on every overview request, so it is written as SQL: built by the ORM, the same
+    query (four correlated subqueries) costs several times more to compile than to run.
     """
-    dirty = DirtyBucket.objects.filter(team_id__in=list(team_ids))
-    rows = list(
-        ScopeVersion.objects.filter(scope__in=list(scopes))
-        .annotate(pending=Exists(dirty))
-        .values_list("scope", "id", "version", "pending")
-    )
-    versions = {scope: f"{row_id}.{version}" for scope, row_id, version, _pending in rows}
-    pending = rows[0][3] if rows else bool(team_ids) and dirty.exists()
-    return versions, pending
+    if not team_ids:
+        return {}, scope_versions([ORG_SCOPE]).get(ORG_SCOPE)
+    with connection.cursor() as cursor:
+        cursor.execute(_state_sql(len(team_ids)), [today, today, *team_ids])
+        rows = cursor.fetchall()
+    org_version = rows[0][2] if rows else None
+    return {
+        team_id: TeamState(version=version, pending=bool(dirty), focus=focus)
+        for team_id, version, _org, dirty, focus in rows
+    }, org_version
 
 
 def _part_key(kind: str, scope: int, version: str, date_range: DateRange) -> str:
@@ -530,28 +569,16 @@ def _part_key(kind: str, scope: int, version: str, date_range: DateRange) -> str
 
 
 def _cards_key(
-    *,
-    teams: Sequence[Team],
-    versions: dict[int, str],
-    focus: dict[int, FocusPeriod],
-    date_range: DateRange,
-    today: dt.date,
+    *, teams: Sequence[Team], states: dict[int, TeamState], date_range: DateRange, today: dt.date
 ) -> str:
     """Everything the cards show is a function of this key. The numbers and the open
     incidents follow the teams' versions: every write leaves a dirty bucket until the worker
     has recomputed the team and bumped its version, and while one is left the cards are not
-    cached. Focus periods change without a recompute, so they are part of the key."""
+    cached. Focus periods change without a recompute, so their signature is in the key."""
     parts = [date_range.query, str(today)]
     for team in teams:
-        period = focus.get(team.id)
-        parts.append(
-            f"{team.id}|{team.slug}|{team.name}|{versions[team.id]}|"
-            + (
-                f"{period.pk}|{period.kind.slug}|{period.kind.name}|{period.revisit_on}"
-                if period
-                else "-"
-            )
-        )
+        state = states[team.id]
+        parts.append(f"{team.id}|{team.slug}|{team.name}|{state.version}|{state.focus or '-'}")
     digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()
     return f"execdash:overview:{_code_stamp()}:cards:{digest}"
 
@@ -584,40 +611,48 @@ def _card_metrics(teams: Sequence[Team], date_range: DateRange) -> dict[int, Car
 
 
 def overview_state(
-    *, teams: Sequence[Team], date_range: DateRange, today: dt.date
+    *, teams: Sequence[Team], date_range: DateRange, today: dt.date, variant: str = ""
 ) -> OverviewState:
-    """The overview's every-request reads: versions and pending (one query), current focus
-    (one query), and the organization's totals from the cache (or their window answers)."""
-    team_ids = [t.id for t in teams]
-    versions, pending = versions_and_pending(team_ids=team_ids, scopes=[ORG_SCOPE, *team_ids])
-    org_key = (
-        _part_key("org", ORG_SCOPE, versions[ORG_SCOPE], date_range)
-        if ORG_SCOPE in versions
+    """The overview's every-request reads: the teams' states (one query), and from the cache
+    (one read) the organization's totals, the cards and the content cached for `variant`
+    (what else the content depends on: the query string as typed, the viewer's role). On a
+    miss, the totals' window answers."""
+    states, org_version = teams_state([t.id for t in teams], today)
+    versions = {tid: state.version for tid, state in states.items() if state.version}
+    if org_version:
+        versions[ORG_SCOPE] = org_version
+    pending = any(state.pending for state in states.values())
+    cacheable = not pending and all(t.id in versions for t in teams)
+    cards_key = (
+        _cards_key(teams=teams, states=states, date_range=date_range, today=today)
+        if cacheable
         else None
     )
-    org = cache.get(org_key) if org_key else None
+    org_key = _part_key("org", ORG_SCOPE, org_version, date_range) if org_version else None
+    content_key = (
+        f"{cards_key}:content:{org_version}:" + hashlib.sha256(variant.encode()).hexdigest()[:16]
+        if cards_key and org_version
+        else None
+    )
+    wanted = [key for key in (org_key, cards_key, content_key) if key]
+    cached = cache.get_many(wanted) if wanted else {}
+    org = cached.get(org_key) if org_key else None
     if org is None:
         org = _org_totals(date_range)
         if org_key:
             cache.set(org_key, org, OVERVIEW_CACHE_SECONDS)
-    focus = current_focus_by_team(team_ids, today) if teams else {}
-    cacheable = not pending and all(t.id in versions for t in teams)
     return OverviewState(
         date_range=date_range,
         today=today,
         teams=list(teams),
         versions=versions,
-        focus=focus,
         totals=org.totals,
         computed_at=org.computed_at,
         pending=pending,
-        cards_key=(
-            _cards_key(
-                teams=teams, versions=versions, focus=focus, date_range=date_range, today=today
-            )
-            if cacheable
-            else None
-        ),
+        cards_key=cards_key,
+        content_key=content_key,
+        cached_cards=cached.get(cards_key) if cards_key else None,
+        cached_content=cached.get(content_key) if content_key else None,
     )
 
 
@@ -642,6 +677,7 @@ def overview_cards(state: OverviewState) -> list[TeamCard]:
         fresh = {keys[tid]: value for tid, value in built.items() if tid in keys}
         if fresh:
             cache.set_many(fresh, OVERVIEW_CACHE_SECONDS)
+    focus = current_focus_by_team(team_ids, today)
     open_now = open_incidents_by_team(team_ids)
     # One reverse() for all the cards: a team's URL differs only by its slug.
     url_pattern = reverse("teams:detail", kwargs={"slug": SLUG_SENTINEL})
@@ -649,7 +685,7 @@ def overview_cards(state: OverviewState) -> list[TeamCard]:
     cards = []
     for team in teams:
         summary = card_metrics[team.id]
-        period = state.focus.get(team.id)
+        period = focus.get(team.id)
         by_severity = open_now.get(team.id, {})
         cards.append(
             TeamCard(

@@ -17,12 +17,13 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from apps.core.permissions import is_org_admin, team_for_user, visible_teams
+from apps.core.templatetags.formatting import format_ago
 from apps.core.timezones import org_tz
 from apps.metrics.formulas import DORA_LEVELS, MIN_SAMPLES_FOR_LEVEL
 from apps.teams import selectors
@@ -50,43 +51,59 @@ def _range_form(request: HttpRequest) -> tuple[DateRangeForm, selectors.DateRang
 def overview(request: HttpRequest) -> HttpResponse:
     form, date_range = _range_form(request)
     teams = list(visible_teams(request.user).only("id", "name", "slug"))
-    state = selectors.overview_state(teams=teams, date_range=date_range, today=_today())
+    admin = is_org_admin(request.user)
+    state = selectors.overview_state(
+        teams=teams,
+        date_range=date_range,
+        today=_today(),
+        variant=f"{request.GET.urlencode()}|{admin}",
+    )
     definitions_url = reverse("teams:definitions")
     context: dict[str, Any] = {
         "overview": state,
-        "cards_html": _overview_cards_html(request, state, definitions_url),
         "date_range": date_range,
         "range_form": form,
         "range_error": form.error_text(),
         "presets": selectors.preset_links(date_range),
         "nav_teams": teams,  # the navigation lists the same teams: no second query
-        "is_org_admin": is_org_admin(request.user),
+        "is_org_admin": admin,
         "definitions_url": definitions_url,
     }
-    template = "teams/overview.html"
+    context["content_html"] = _overview_content_html(request, state, context)
     if _fragment(request):
-        template += "#content"
-    return render(request, template, context)
+        return HttpResponse(context["content_html"])
+    return render(request, "teams/overview.html", context)
 
 
-def _overview_cards_html(
-    request: HttpRequest, state: selectors.OverviewState, definitions_url: str
-) -> str:
-    """The team cards, rendered once per state of their teams: the cards are most of the
-    overview's work, and they stay the same until a team is recomputed or its focus changes
-    (see selectors.overview_state)."""
-    if not state.teams:
-        return ""
-    html = cache.get(state.cards_key) if state.cards_key else None
-    if html is None:
-        html = render_to_string(
+def _overview_content_html(
+    request: HttpRequest, state: selectors.OverviewState, context: dict[str, Any]
+) -> SafeString:
+    """The overview's content, rendered once per state of what it shows (see
+    selectors.overview_state): its team cards stay the same until a team is recomputed or
+    its focus changes, and the rest until the organization is. The "computed … ago" line is
+    checked on the way out, so it never reads older than it is."""
+    ago = format_ago(state.computed_at)
+    if state.cached_content is not None:
+        cached_ago, html = state.cached_content
+        if cached_ago == ago:
+            return mark_safe(html)  # noqa: S308  (rendered by the template engine)
+    cards = state.cached_cards
+    if cards is None and state.teams:
+        cards = render_to_string(
             "teams/overview.html#cards",
-            {"cards": selectors.overview_cards(state), "definitions_url": definitions_url},
+            {"cards": selectors.overview_cards(state), **context},
             request,
         )
         if state.cards_key:
-            cache.set(state.cards_key, html, selectors.OVERVIEW_CACHE_SECONDS)
-    return mark_safe(html)  # noqa: S308  (rendered by the template engine above)
+            cache.set(state.cards_key, cards, selectors.OVERVIEW_CACHE_SECONDS)
+    html = render_to_string(
+        "teams/overview.html#content",
+        {**context, "cards_html": mark_safe(cards or "")},  # noqa: S308  (rendered above)
+        request,
+    )
+    if state.content_key:
+        cache.set(state.content_key, (ago, html), selectors.OVERVIEW_CACHE_SECONDS)
+    return mark_safe(html)  # noqa: S308  (rendered by the template engine)
 
 
 @require_GET

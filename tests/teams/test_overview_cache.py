@@ -46,9 +46,9 @@ def seen(client, manager, payments_history):
 
 
 def test_a_second_view_reads_the_cards_from_the_cache(seen):
-    # Session, user, teams, versions with pending writes, current focus: nothing per card.
-    assert queries_of(seen) == 5
-    assert queries_of(seen, "/", **HX) == 5
+    # Session, user, teams, and their versions, pending writes and current focus.
+    assert queries_of(seen) == 4
+    assert queries_of(seen, "/", **HX) == 4
     assert selectors.OVERVIEW_CACHE_SECONDS > 0
 
 
