@@ -42,7 +42,7 @@ from django.db.models import (
 
 from apps.incidents.models import Incident
 from apps.metrics.formulas import Stats
-from apps.metrics.sql import MicrosBetween, Percentile, WeekStart
+from apps.metrics.sql import MicrosBetween, Percentile, SortedSamples, WeekStart
 from apps.releases.models import FAILED_STATUSES, Release
 
 Key = tuple[int | None, dt.date | None]
@@ -60,7 +60,11 @@ class Scan:
 
 @dataclass
 class Partial:
-    """Every metric of one group (a team or the organization; a week or a window)."""
+    """Every metric of one group (a team or the organization; a week or a window).
+
+    The `*_samples` are the sorted integer microseconds behind the statistics, as JSON text,
+    when the query was asked for them (None otherwise, or when the group had no row).
+    """
 
     deployments: int = 0
     failed_deployments: int = 0
@@ -72,6 +76,9 @@ class Partial:
     failed_deployment_recovery: Stats = field(default_factory=Stats.empty)
     open_incidents: int = 0
     bus_factor: int | None = None
+    lead_samples: str | None = None
+    ttr_samples: str | None = None
+    fdrt_samples: str | None = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,13 @@ class IncidentPart:
     incidents: int
     time_to_restore: Stats
     open_incidents: int = 0
+    ttr_samples: str | None = None
+
+
+@dataclass(frozen=True)
+class RecoveryPart:
+    failed_deployment_recovery: Stats
+    fdrt_samples: str | None = None
 
 
 # --- compiled once per shape -----------------------------------------------------------
@@ -160,6 +174,14 @@ def _fetch(sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
+def week_date(value: Any) -> dt.date:
+    """A date column as the database returns it (a date, or ISO text from SQLite)."""
+    found = _date(value)
+    if found is None:
+        raise ValueError("expected a date")
+    return found
+
+
 def _date(value: Any) -> dt.date | None:
     """A week start as the database returns it (a date, or ISO text from SQLite)."""
     if value is None or type(value) is dt.date:
@@ -218,26 +240,34 @@ def _stats(row: dict[str, Any], prefix: str) -> Stats:
     )
 
 
-def _duration_aggregates(prefix: str, expr: Any) -> dict[str, Any]:
-    return {
+def _duration_aggregates(prefix: str, expr: Any, *, samples: bool = False) -> dict[str, Any]:
+    aggregates = {
         f"{prefix}_n": Count(expr),
         f"{prefix}_sum": Sum(expr),
         f"{prefix}_p50": Percentile(expr, 0.5),
         f"{prefix}_p90": Percentile(expr, 0.9),
     }
+    if samples:
+        aggregates[f"{prefix}_samples"] = SortedSamples(expr)
+    return aggregates
 
 
 # --- the metrics -------------------------------------------------------------------------
 
 
 def release_aggregates(
-    scan: Scan, *, by_team: bool, by_week: bool, with_counts: bool = True
+    scan: Scan,
+    *,
+    by_team: bool,
+    by_week: bool,
+    with_counts: bool = True,
+    samples: bool = False,
 ) -> dict[Key, Partial]:
     """Deployments, failed and rework releases, changes and lead time, per group.
 
     A release is failed when its status says so or at least one incident names it as its
     cause; rework when it fixes an incident. Lead time is `deployed_at - first_commit_at`,
-    values <= 0 dropped.
+    values <= 0 dropped. With `samples`, also the sorted lead times (`lead_samples`).
     """
 
     def make(s: Scan) -> tuple[QuerySet[Any], dict[str, Any]]:
@@ -250,7 +280,7 @@ def release_aggregates(
             default=None,
             output_field=BigIntegerField(),
         )
-        aggregates: dict[str, Any] = _duration_aggregates("lead", lead)
+        aggregates: dict[str, Any] = _duration_aggregates("lead", lead, samples=samples)
         if with_counts:
             if s.start is None:
                 # The whole history: one hash of every release some incident names beats a
@@ -270,13 +300,13 @@ def release_aggregates(
 
     out: dict[Key, Partial] = {}
     for key, row in _grouped(
-        f"releases|{with_counts}",
+        f"releases|{with_counts}|{samples}",
         make,
         scan,
         by_team=by_team,
         by_week="deployed_at" if by_week else None,
     ):
-        part = Partial(lead_time=_stats(row, "lead"))
+        part = Partial(lead_time=_stats(row, "lead"), lead_samples=row.get("lead_samples"))
         if with_counts:
             part.deployments = row["deployments"] or 0
             part.failed_deployments = row["failed"] or 0
@@ -287,9 +317,15 @@ def release_aggregates(
 
 
 def incident_aggregates(
-    scan: Scan, *, by_team: bool, by_week: bool, with_open: bool = False
+    scan: Scan,
+    *,
+    by_team: bool,
+    by_week: bool,
+    with_open: bool = False,
+    samples: bool = False,
 ) -> dict[Key, IncidentPart]:
-    """Incidents started and their time to restore, per group.
+    """Incidents started and their time to restore (with `samples`, the sorted values too),
+    per group.
 
     With `with_open` (a window, not weekly groups), the same query also counts the incidents
     open at the end of the scan: started before it and not resolved before it. It then reads
@@ -319,26 +355,36 @@ def incident_aggregates(
             default=None,
             output_field=BigIntegerField(),
         )
-        aggregates = {"incidents": Count("id", filter=in_window)} | _duration_aggregates("ttr", ttr)
+        aggregates = {"incidents": Count("id", filter=in_window)} | _duration_aggregates(
+            "ttr", ttr, samples=samples
+        )
         if with_open:
             aggregates["open"] = Count("id", filter=still_open)
         return qs, aggregates
 
     out: dict[Key, IncidentPart] = {}
     for key, row in _grouped(
-        f"incidents|{with_open}",
+        f"incidents|{with_open}|{samples}",
         make,
         scan,
         by_team=by_team,
         by_week="started_at" if by_week else None,
     ):
-        out[key] = IncidentPart(row["incidents"] or 0, _stats(row, "ttr"), row.get("open") or 0)
+        out[key] = IncidentPart(
+            row["incidents"] or 0,
+            _stats(row, "ttr"),
+            row.get("open") or 0,
+            row.get("ttr_samples"),
+        )
     return out
 
 
-def recovery_aggregates(scan: Scan, *, by_team: bool, by_week: bool) -> dict[Key, Stats]:
+def recovery_aggregates(
+    scan: Scan, *, by_team: bool, by_week: bool, samples: bool = False
+) -> dict[Key, RecoveryPart]:
     """Failed deployment recovery time per group: `resolved_at` of a resolved incident that
-    names its causing release, minus that release's `deployed_at`.
+    names its causing release, minus that release's `deployed_at` (with `samples`, the
+    sorted values too).
 
     Its own query, joining only the incidents that name a release: joining every incident
     would make PostgreSQL hash the unlinked ones together under a NULL key.
@@ -351,13 +397,17 @@ def recovery_aggregates(scan: Scan, *, by_team: bool, by_week: bool) -> dict[Key
             column="started_at",
         )
         recovery = MicrosBetween("resolved_at", "caused_by__deployed_at")
-        return qs, _duration_aggregates("fdrt", recovery)
+        return qs, _duration_aggregates("fdrt", recovery, samples=samples)
 
-    out: dict[Key, Stats] = {}
+    out: dict[Key, RecoveryPart] = {}
     for key, row in _grouped(
-        "recovery", make, scan, by_team=by_team, by_week="started_at" if by_week else None
+        f"recovery|{samples}",
+        make,
+        scan,
+        by_team=by_team,
+        by_week="started_at" if by_week else None,
     ):
-        out[key] = _stats(row, "fdrt")
+        out[key] = RecoveryPart(_stats(row, "fdrt"), row.get("fdrt_samples"))
     return out
 
 

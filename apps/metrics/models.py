@@ -28,7 +28,15 @@ ORG_SCOPE = 0  # WeeklyRollup.scope of the organization-wide rollup
 
 
 class WeeklyRollup(models.Model):
-    """Every metric of METRICS.md for one team (or the organization) and one ISO week."""
+    """Every metric of METRICS.md for one team (or the organization) and one ISO week.
+
+    A team's row also keeps the samples behind its duration statistics (sorted integer
+    microseconds, as JSON lists), so the organization's week is an exact function of the
+    teams' rows of that week: counts add up, medians and p90 come from the merged samples,
+    the bus factor is the lowest of the teams'. NULL samples mean "not recorded" (the
+    organization's own rows, and rows written before samples were kept): an organization
+    week with such a team row is computed from the raw rows instead.
+    """
 
     scope = models.BigIntegerField(help_text="The team's id, or 0 for the whole organization.")
     team = models.ForeignKey(
@@ -54,6 +62,15 @@ class WeeklyRollup(models.Model):
     lead_p90 = models.FloatField(null=True)
     lead_n = models.PositiveIntegerField(default=0)
     bus_factor = models.PositiveIntegerField(null=True)
+    ttr_samples = models.JSONField(
+        null=True, blank=True, help_text="Time to restore of each resolved incident (µs)."
+    )
+    fdrt_samples = models.JSONField(
+        null=True, blank=True, help_text="Failed deployment recovery times (µs)."
+    )
+    lead_samples = models.JSONField(
+        null=True, blank=True, help_text="Lead time of each release with a first commit (µs)."
+    )
     computed_at = models.DateTimeField()
 
     class Meta:
@@ -62,6 +79,10 @@ class WeeklyRollup(models.Model):
             models.UniqueConstraint(
                 fields=["scope", "week_start"], name="rollup_scope_week_unique"
             ),
+        ]
+        indexes = [
+            # Every team's row of one week: the organization's week is derived from them.
+            models.Index(fields=["week_start", "scope"], name="rollup_week_scope_idx"),
         ]
 
     def __str__(self) -> str:

@@ -9,27 +9,32 @@ Idempotent: rows are upserts under (scope, week_start), so running twice, two wo
 or a rerun after a crash half-way all leave the same rows. Buckets are cleared only after their
 weeks are written, so a crash leaves them dirty for the next run.
 
-Organization-wide rows compute counts and percentiles over all teams' rows of the week; their
-open incidents (additive) and bus factor (the lowest over all teams' services) come from the
-teams' rows of the same week, written just before.
+Organization-wide rows are derived from the teams' rows of the same week, written just before:
+counts add up, open incidents too, the bus factor is the lowest of the teams' (the lowest over
+every team's services), and medians, means and p90 come from the teams' samples merged (each
+team row keeps its sorted samples), so they are exactly those of the raw rows. A week is one
+indexed read of at most one row per team, however many incidents and releases it holds.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Min, Q, Sum
+from django.db.models import Min, Q
 from django.utils import timezone
 
 from apps.core.timezones import local_midnight, org_tz, week_start_of, weeks_between
 from apps.metrics import compute
+from apps.metrics.formulas import Stats
 from apps.metrics.models import (
     ORG_SCOPE,
     DirtyBucket,
@@ -68,17 +73,28 @@ COLUMNS = (
     "lead_p90",
     "lead_n",
     "bus_factor",
+    "ttr_samples",
+    "fdrt_samples",
+    "lead_samples",
     "computed_at",
 )
+SAMPLE_COLUMNS = ("ttr_samples", "fdrt_samples", "lead_samples")
+NO_SAMPLES = "[]"
+# pg_advisory_xact_lock key: one transaction at a time derives organization weeks from the
+# teams' rows, so each one reads the team rows the previous one committed.
+ORG_LOCK_KEY = 4_631_802_117
 COPY_THRESHOLD = 1_000  # rows; above it PostgreSQL gets them through COPY
+ITERATE_WEEKS = 8  # organization weeks are derived from the teams' rows this many at a time
 
 Progress = Callable[[str, int], None]
 Row = tuple[Any, ...]
 
 
 def _row(scope: int, week: dt.date, part: compute.Partial, now: dt.datetime) -> Row:
-    """One WeeklyRollup row, as the values of COLUMNS."""
+    """One WeeklyRollup row, as the values of COLUMNS. A team's row keeps its samples (none
+    read is an empty list); the organization's row keeps none (NULL)."""
     ttr, fdrt, lead = part.time_to_restore, part.failed_deployment_recovery, part.lead_time
+    team = scope != ORG_SCOPE
     return (
         scope,
         scope if scope != ORG_SCOPE else None,
@@ -102,6 +118,9 @@ def _row(scope: int, week: dt.date, part: compute.Partial, now: dt.datetime) -> 
         lead.p90,
         lead.n,
         part.bus_factor,
+        (part.ttr_samples or NO_SAMPLES) if team else None,
+        (part.fdrt_samples or NO_SAMPLES) if team else None,
+        (part.lead_samples or NO_SAMPLES) if team else None,
         now,
     )
 
@@ -202,25 +221,38 @@ def _each_week(
 
 
 def _counts_and_durations(
-    scan: compute.Scan, weeks: Sequence[dt.date], parts: dict[dt.date, compute.Partial]
+    scan: compute.Scan,
+    weeks: Sequence[dt.date],
+    parts: dict[dt.date, compute.Partial],
+    *,
+    samples: bool = False,
 ) -> bool:
-    """Fill releases, incidents and recovery times of each week; three queries. A single
-    week is read without grouping (no sort by week). Returns whether it was a single week."""
+    """Fill releases, incidents and recovery times of each week (with `samples`, their
+    sorted samples too); three queries. A single week is read without grouping (no sort by
+    week). Returns whether it was a single week."""
     single = len(weeks) == 1
     by_week = not single
     for week, part in _each_week(
-        compute.release_aggregates(scan, by_team=False, by_week=by_week), weeks, single
+        compute.release_aggregates(scan, by_team=False, by_week=by_week, samples=samples),
+        weeks,
+        single,
     ):
         parts[week] = part
     for week, incidents in _each_week(
-        compute.incident_aggregates(scan, by_team=False, by_week=by_week), weeks, single
+        compute.incident_aggregates(scan, by_team=False, by_week=by_week, samples=samples),
+        weeks,
+        single,
     ):
         parts[week].incidents = incidents.incidents
         parts[week].time_to_restore = incidents.time_to_restore
+        parts[week].ttr_samples = incidents.ttr_samples
     for week, recovery in _each_week(
-        compute.recovery_aggregates(scan, by_team=False, by_week=by_week), weeks, single
+        compute.recovery_aggregates(scan, by_team=False, by_week=by_week, samples=samples),
+        weeks,
+        single,
     ):
-        parts[week].failed_deployment_recovery = recovery
+        parts[week].failed_deployment_recovery = recovery.failed_deployment_recovery
+        parts[week].fdrt_samples = recovery.fdrt_samples
     return single
 
 
@@ -230,7 +262,7 @@ def _team_weeks(team_id: int, weeks: Sequence[dt.date]) -> dict[dt.date, compute
     start, end = _span(weeks)
     parts = {week: compute.Partial() for week in weeks}
     scan = compute.Scan([team_id], start, end, tzname)
-    single = _counts_and_durations(scan, weeks, parts)
+    single = _counts_and_durations(scan, weeks, parts, samples=True)
     for week, n in _each_week(
         compute.open_incidents_weekly(
             team_ids=[team_id], weeks=weeks, tzname=tzname, by_team=False
@@ -246,27 +278,165 @@ def _team_weeks(team_id: int, weeks: Sequence[dt.date]) -> dict[dt.date, compute
     return parts
 
 
-def _org_weeks(weeks: Sequence[dt.date]) -> dict[dt.date, compute.Partial]:
-    """Organization-wide metrics of the given weeks. Counts and percentiles come from all
-    rows of each week; open incidents and the bus factor from the teams' rollups of the week
-    (call it after those are written)."""
-    tzname = org_tz().key
-    wanted = set(weeks)
-    start, end = _span(weeks)
-    parts = {week: compute.Partial() for week in weeks}
-    _counts_and_durations(compute.Scan(None, start, end, tzname), weeks, parts)
-    from_teams = (
-        WeeklyRollup.objects.filter(week_start__gte=weeks[0], week_start__lte=weeks[-1])
-        .exclude(scope=ORG_SCOPE)
-        .values("week_start")
-        .annotate(open=Sum("open_incidents"), bus=Min("bus_factor"))
-        .order_by()
+def _parse_samples(text: str | None) -> list[int]:
+    """Samples kept as JSON text ('[]' or None: none)."""
+    if not text or text == NO_SAMPLES:
+        return []
+    parsed: list[int] = json.loads(text)
+    return parsed
+
+
+def _parse_joined(text: str | None) -> list[list[int]]:
+    """The teams' sample lists of one week, joined with commas by the database."""
+    if not text:
+        return []
+    parsed: list[list[int]] = json.loads(f"[{text}]")
+    return parsed
+
+
+@dataclass
+class _OrgWeek:
+    """The organization's week, added up from its teams' weeks: every count is a sum, the bus
+    factor the lowest of the teams', the statistics those of the teams' samples merged."""
+
+    deployments: int = 0
+    failed_deployments: int = 0
+    rework_deployments: int = 0
+    change_count: int = 0
+    incidents: int = 0
+    open_incidents: int = 0
+    bus_factor: int | None = None
+    ttr: list[list[int]] = field(default_factory=list)
+    fdrt: list[list[int]] = field(default_factory=list)
+    lead: list[list[int]] = field(default_factory=list)
+
+    def add(self, part: compute.Partial) -> None:
+        """Add one team's week (its samples as JSON text)."""
+        self.deployments += part.deployments
+        self.failed_deployments += part.failed_deployments
+        self.rework_deployments += part.rework_deployments
+        self.change_count += part.change_count
+        self.incidents += part.incidents
+        self.open_incidents += part.open_incidents
+        if part.bus_factor is not None:
+            self.bus_factor = (
+                part.bus_factor
+                if self.bus_factor is None
+                else min(self.bus_factor, part.bus_factor)
+            )
+        for kept, text in (
+            (self.ttr, part.ttr_samples),
+            (self.fdrt, part.fdrt_samples),
+            (self.lead, part.lead_samples),
+        ):
+            values = _parse_samples(text)
+            if values:
+                kept.append(values)
+
+    def partial(self) -> compute.Partial:
+        return compute.Partial(
+            deployments=self.deployments,
+            failed_deployments=self.failed_deployments,
+            rework_deployments=self.rework_deployments,
+            change_count=self.change_count,
+            lead_time=Stats.of_merged_micros(self.lead),
+            incidents=self.incidents,
+            time_to_restore=Stats.of_merged_micros(self.ttr),
+            failed_deployment_recovery=Stats.of_merged_micros(self.fdrt),
+            open_incidents=self.open_incidents,
+            bus_factor=self.bus_factor,
+        )
+
+
+def _lock_org_weeks() -> None:
+    """Serialize the transactions that write organization weeks (PostgreSQL; SQLite has a
+    single writer anyway). Taken after the team rows are written and held until commit: the
+    next writer then reads them, so two workers recomputing different teams of one week
+    never both miss the other's team."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ORG_LOCK_KEY])
+
+
+def _org_week_sql() -> str:
+    """Per week, the teams' rows added up: sums, the lowest bus factor, how many rows have
+    no samples recorded, and each metric's sample lists joined with commas."""
+    table = connection.ops.quote_name(WeeklyRollup._meta.db_table)
+    if connection.vendor == "postgresql":
+        joined = "STRING_AGG({}::text, ',')"
+    else:
+        joined = "GROUP_CONCAT({}, ',')"
+    unrecorded = " OR ".join(f"{column} IS NULL" for column in SAMPLE_COLUMNS)
+    return (
+        "SELECT week_start, SUM(deployments), SUM(failed_deployments), "  # noqa: S608
+        "SUM(rework_deployments), SUM(change_count), SUM(incidents), SUM(open_incidents), "
+        f"MIN(bus_factor), SUM(CASE WHEN {unrecorded} THEN 1 ELSE 0 END), "
+        + ", ".join(joined.format(column) for column in SAMPLE_COLUMNS)
+        + f" FROM {table} WHERE week_start >= %s AND week_start <= %s AND scope <> %s "
+        "GROUP BY week_start"
     )
-    for row in from_teams:
-        if row["week_start"] in wanted:
-            parts[row["week_start"]].open_incidents = row["open"] or 0
-            parts[row["week_start"]].bus_factor = row["bus"]
+
+
+def _org_weeks(weeks: Sequence[dt.date]) -> dict[dt.date, compute.Partial]:
+    """Organization-wide metrics of the given weeks, from the teams' rows of those weeks
+    (call it after they are written, in the same transaction): a grouped read through the
+    (week_start, scope) index returns, per week, the sums, the lowest bus factor and the
+    teams' samples joined. A long range is read a few weeks at a time, so only a few
+    weeks' samples are in memory at once.
+
+    A week where some team row has no samples recorded (written before rollups kept them)
+    gets its counts and statistics from the raw rows instead; its open incidents and bus
+    factor still come from the teams' rows.
+    """
+    _lock_org_weeks()
+    ordered = sorted(set(weeks))
+    parts = {week: compute.Partial() for week in ordered}
+    sql = _org_week_sql()
+    adapt = connection.ops.adapt_datefield_value
+    incomplete: list[dt.date] = []
+    with connection.cursor() as cursor:
+        for i in range(0, len(ordered), ITERATE_WEEKS):
+            chunk = ordered[i : i + ITERATE_WEEKS]
+            cursor.execute(sql, [adapt(chunk[0]), adapt(chunk[-1]), ORG_SCOPE])
+            for row in cursor.fetchall():
+                (week, deployed, failed, rework, changes, incidents, open_, bus, missing) = row[:9]
+                week = compute.week_date(week)
+                if week not in parts:
+                    continue
+                part = compute.Partial(open_incidents=int(open_ or 0), bus_factor=bus)
+                if missing:
+                    incomplete.append(week)
+                else:
+                    ttr, fdrt, lead = row[9:]
+                    part.deployments = int(deployed or 0)
+                    part.failed_deployments = int(failed or 0)
+                    part.rework_deployments = int(rework or 0)
+                    part.change_count = int(changes or 0)
+                    part.incidents = int(incidents or 0)
+                    part.time_to_restore = Stats.of_merged_micros(_parse_joined(ttr))
+                    part.failed_deployment_recovery = Stats.of_merged_micros(_parse_joined(fdrt))
+                    part.lead_time = Stats.of_merged_micros(_parse_joined(lead))
+                parts[week] = part
+    if incomplete:
+        _org_weeks_from_raw_rows(incomplete, parts)
     return parts
+
+
+def _org_weeks_from_raw_rows(
+    weeks: Sequence[dt.date], parts: dict[dt.date, compute.Partial]
+) -> None:
+    """Counts and statistics of organization weeks read from every team's raw rows (three
+    queries over the weeks' incidents and releases); open incidents and bus factor are
+    kept from `parts`."""
+    ordered = sorted(weeks)
+    start, end = _span(ordered)
+    raw = {week: compute.Partial() for week in ordered}
+    _counts_and_durations(compute.Scan(None, start, end, org_tz().key), ordered, raw)
+    for week, part in raw.items():
+        part.open_incidents = parts[week].open_incidents
+        part.bus_factor = parts[week].bus_factor
+        parts[week] = part
 
 
 def rollups_recompute(*, team_id: int, weeks: Iterable[dt.date], include_org: bool = True) -> int:
@@ -448,25 +618,21 @@ def _recompute_all(
     dirty = list(covered.values_list("id", "team_id", "week_start", "marked_at"))
     current_week = week_start_of(timezone.now(), tz)
     scan = compute.Scan(team_ids, since_at, None, tzname)
-    org_scan = compute.Scan(None, since_at, None, tzname)
 
-    # Longest first, so that side by side they finish together.
+    # Longest first, so that side by side they finish together. The organization's weeks
+    # need no reads of their own: they are added up from the teams' weeks.
     jobs: dict[str, Callable[[], Any]] = {
         "bus factor": lambda: compute.bus_factors(scan, by_team=True, by_week=True),
-        "incidents": lambda: compute.incident_aggregates(scan, by_team=True, by_week=True),
-        "releases": lambda: compute.release_aggregates(scan, by_team=True, by_week=True),
-        "recovery": lambda: compute.recovery_aggregates(scan, by_team=True, by_week=True),
+        "incidents": lambda: compute.incident_aggregates(
+            scan, by_team=True, by_week=True, samples=True
+        ),
+        "releases": lambda: compute.release_aggregates(
+            scan, by_team=True, by_week=True, samples=True
+        ),
+        "recovery": lambda: compute.recovery_aggregates(
+            scan, by_team=True, by_week=True, samples=True
+        ),
     }
-    if team_ids is None:
-        jobs["organization incidents"] = lambda: compute.incident_aggregates(
-            org_scan, by_team=False, by_week=True
-        )
-        jobs["organization releases"] = lambda: compute.release_aggregates(
-            org_scan, by_team=False, by_week=True
-        )
-        jobs["organization recovery"] = lambda: compute.recovery_aggregates(
-            org_scan, by_team=False, by_week=True
-        )
     jobs["resolved"] = lambda: compute.resolved_weekly(
         team_ids=team_ids, start=since_at, tzname=tzname
     )
@@ -482,8 +648,11 @@ def _recompute_all(
     for key, incidents in found["incidents"].items():
         part = parts.setdefault(_team_week(key), compute.Partial())
         part.incidents, part.time_to_restore = incidents.incidents, incidents.time_to_restore
+        part.ttr_samples = incidents.ttr_samples
     for key, recovery in found["recovery"].items():
-        parts.setdefault(_team_week(key), compute.Partial()).failed_deployment_recovery = recovery
+        part = parts.setdefault(_team_week(key), compute.Partial())
+        part.failed_deployment_recovery = recovery.failed_deployment_recovery
+        part.fdrt_samples = recovery.fdrt_samples
     for key, factor in found["bus factor"].items():
         parts.setdefault(_team_week(key), compute.Partial()).bus_factor = factor
 
@@ -506,8 +675,7 @@ def _recompute_all(
         events[team_id].append((week, -n))
 
     rows: list[Row] = []
-    org_open: dict[dt.date, int] = defaultdict(int)
-    org_bus: dict[dt.date, int] = {}
+    by_week: dict[dt.date, list[compute.Partial]] = defaultdict(list)
     for team_id, first in sorted(first_week.items()):
         weeks = weeks_between(first, max(current_week, first))
         open_counts = compute.running_counts(
@@ -516,33 +684,22 @@ def _recompute_all(
         for week in weeks:
             part = parts.get((team_id, week)) or compute.Partial()
             part.open_incidents = open_counts[week]
-            org_open[week] += part.open_incidents
-            if part.bus_factor is not None:
-                org_bus[week] = min(org_bus.get(week, part.bus_factor), part.bus_factor)
+            by_week[week].append(part)
             rows.append(_row(team_id, week, part, started))
     del parts, events
 
     org_rows: list[Row] = []
     if team_ids is None:
-        # Every team is in this run: the organization's counts and percentiles come from its
-        # own grouped reads, its open incidents and bus factor from the teams' weeks above.
+        # Every team is in this run: each organization week is added up from the teams'
+        # weeks above, one week's samples parsed at a time.
         org_first = since_week or min(first_week.values(), default=None)
         if org_first is not None:
-            org_parts = {w: compute.Partial() for w in weeks_between(org_first, current_week)}
-            for (_team, week), part in found["organization releases"].items():
-                if week in org_parts:
-                    org_parts[week] = part
-            for (_team, week), incidents in found["organization incidents"].items():
-                if week in org_parts:
-                    org_parts[week].incidents = incidents.incidents
-                    org_parts[week].time_to_restore = incidents.time_to_restore
-            for (_team, week), recovery in found["organization recovery"].items():
-                if week in org_parts:
-                    org_parts[week].failed_deployment_recovery = recovery
-            for week, part in org_parts.items():
-                part.open_incidents = org_open.get(week, 0)
-                part.bus_factor = org_bus.get(week)
-                org_rows.append(_row(ORG_SCOPE, week, part, started))
+            for week in weeks_between(org_first, current_week):
+                week_sum = _OrgWeek()
+                for part in by_week.pop(week, ()):
+                    week_sum.add(part)
+                org_rows.append(_row(ORG_SCOPE, week, week_sum.partial(), started))
+    del by_week
 
     with transaction.atomic():
         _fast_commit()
@@ -568,6 +725,7 @@ def _recompute_all(
             if org_first is not None:
                 org_parts = _org_weeks(weeks_between(org_first, current_week))
                 org_rows = [_row(ORG_SCOPE, w, p, started) for w, p in org_parts.items()]
+        _lock_org_weeks()
         written += _upsert(org_rows)
         org_stale = WeeklyRollup.objects.filter(scope=ORG_SCOPE, computed_at__lt=started)
         if since_week is not None:

@@ -218,7 +218,8 @@ def _compute_windows(
     for (team_id, _week), recovery in compute.recovery_aggregates(
         scan, by_team=by_team, by_week=False
     ).items():
-        parts.setdefault(team_id, compute.Partial()).failed_deployment_recovery = recovery
+        part = parts.setdefault(team_id, compute.Partial())
+        part.failed_deployment_recovery = recovery.failed_deployment_recovery
     for (team_id, _week), factor in compute.bus_factors(
         scan, by_team=by_team, by_week=False
     ).items():
@@ -343,7 +344,7 @@ def weekly_series(
         (row.scope, row.week_start): row
         for row in WeeklyRollup.objects.filter(
             scope__in=list(scopes), week_start__gte=weeks[0], week_start__lte=weeks[-1]
-        )
+        ).defer("ttr_samples", "fdrt_samples", "lead_samples")
     }
     for scope in scopes:
         out[scope] = [found.get((scope, week)) or _empty_week(scope, week) for week in weeks]

@@ -8,13 +8,16 @@ written to give bit-identical answers:
 - durations are integer microseconds (`MicrosBetween`), exact on both;
 - `Percentile` is PostgreSQL's `percentile_cont` and, on SQLite, a Python aggregate with the
   same interpolation (apps.metrics.formulas.percentile);
-- `WeekStart` is the Monday of the ISO week in the organization's time zone (DST-safe).
+- `WeekStart` is the Monday of the ISO week in the organization's time zone (DST-safe);
+- `SortedSamples` is the group's integer values, sorted, as JSON text (PostgreSQL
+  `array_agg ... ORDER BY`, a Python aggregate on SQLite).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,6 +28,7 @@ from django.db.models import (
     F,
     FloatField,
     Func,
+    TextField,
 )
 
 from apps.metrics.formulas import percentile
@@ -63,6 +67,32 @@ class Percentile(Aggregate):
             template="%(function)s(%(expressions)s, %(q)s)%(filter)s",
             **extra_context,
         )
+
+
+class SortedSamples(Aggregate):
+    """Every non-NULL integer value of the group, sorted ascending, as a JSON list in text
+    (`'[]'` when there is none): the samples a rollup keeps so that statistics of several
+    groups can be merged exactly."""
+
+    function = "ARRAY_AGG"
+    name = "SortedSamples"
+    output_field = TextField()
+    empty_result_set_value = "[]"
+
+    def as_sql(  # type: ignore[override]
+        self, compiler: Any, connection: Any, **extra_context: Any
+    ) -> Any:
+        sql, params = compiler.compile(self.source_expressions[0])
+        # NULLs sort last and are removed; array_to_json writes no spaces.
+        return (
+            f"COALESCE(ARRAY_TO_JSON(ARRAY_REMOVE(ARRAY_AGG({sql} ORDER BY {sql}), NULL))::text,"
+            " '[]')",
+            (*params, *params),
+        )
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"COALESCE(execdash_samples({sql}), '[]')", tuple(params)
 
 
 class MicrosBetween(Func):
@@ -201,6 +231,21 @@ class _PercentileAggregate:
         return percentile(self.values, self.q)
 
 
+class _SamplesAggregate:
+    """SQLite aggregate `execdash_samples(value)`: the sorted integers as a JSON list."""
+
+    def __init__(self) -> None:
+        self.values: list[int] = []
+
+    def step(self, value: Any) -> None:
+        if value is not None:
+            self.values.append(int(value))
+
+    def finalize(self) -> str:
+        self.values.sort()
+        return json.dumps(self.values, separators=(",", ":"))
+
+
 def register_sqlite(raw_connection: Any) -> None:
     """Register the SQLite functions and aggregates the metric queries use."""
     raw_connection.create_function(
@@ -208,3 +253,4 @@ def register_sqlite(raw_connection: Any) -> None:
     )
     raw_connection.create_function("execdash_week_start", 2, _week_start, deterministic=True)
     raw_connection.create_aggregate("execdash_percentile", 2, _PercentileAggregate)
+    raw_connection.create_aggregate("execdash_samples", 1, _SamplesAggregate)
