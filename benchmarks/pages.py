@@ -730,6 +730,8 @@ def child_prepare() -> dict[str, Any]:
     """Rollups computed, static files collected, a manager of two teams and an admin."""
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
     from django.db.models import Max
 
     from apps.incidents.models import Incident
@@ -737,6 +739,11 @@ def child_prepare() -> dict[str, Any]:
     from apps.teams.models import Membership, Team
 
     notes = []
+    executor = MigrationExecutor(connection)
+    unapplied = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    if unapplied:
+        call_command("migrate", verbosity=0)
+        notes.append(f"{len(unapplied)} migration(s) applied")
     scopes = WeeklyRollup.objects.values("scope").distinct().count()
     written = Incident.objects.aggregate(last=Max("created_at"))["last"]
     computed = WeeklyRollup.objects.aggregate(last=Max("computed_at"))["last"]
@@ -746,6 +753,7 @@ def child_prepare() -> dict[str, Any]:
         and computed is not None
         and computed >= written
         and not DirtyBucket.objects.exists()
+        and not unapplied
     )
     if not complete:
         began = time.perf_counter()

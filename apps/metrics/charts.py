@@ -17,9 +17,11 @@ import html
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Literal, Protocol
 
 import plotly.graph_objects as go
+import plotly.io as pio
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.safestring import SafeString, mark_safe
 
@@ -336,9 +338,35 @@ def _weekly(trace: type[go.Scatter] | type[go.Bar], **kwargs: Any) -> Any:
     return trace(xperiod=WEEK_MS, xperiod0=A_MONDAY, xperiodalignment="middle", **kwargs)
 
 
+@lru_cache(maxsize=1)
+def _template() -> dict[str, Any]:
+    """Plotly's default look, cut down to what a cartesian chart of bars and lines uses: the
+    whole template (maps, polar and 3-D defaults, colour scales) is 7 KB in every figure."""
+    full = pio.templates["plotly"].to_plotly_json()
+    layout_keys = (
+        "annotationdefaults",
+        "autotypenumbers",
+        "colorway",
+        "font",
+        "hoverlabel",
+        "hovermode",
+        "paper_bgcolor",
+        "plot_bgcolor",
+        "shapedefaults",
+        "title",
+        "xaxis",
+        "yaxis",
+    )
+    return {
+        "data": {kind: full["data"][kind] for kind in ("bar", "scatter") if kind in full["data"]},
+        "layout": {key: full["layout"][key] for key in layout_keys if key in full["layout"]},
+    }
+
+
 def _figure(traces: list[Any], layout: dict[str, Any]) -> dict[str, Any]:
-    figure = go.Figure(data=traces, layout=layout)
-    return figure.to_plotly_json()
+    figure = go.Figure(data=traces, layout=layout).to_plotly_json()
+    figure["layout"]["template"] = _template()
+    return figure
 
 
 def _range_text(start: dt.date, end: dt.date) -> str:
