@@ -1,5 +1,5 @@
-"""The overview caches its cards and numbers, and never shows a stale one: every change a
-card shows (a write and the worker's recompute, a focus, a rename, another day or range)
+"""The overview and the team page cache what they render, and never show a stale one: every
+change they show (a write and the worker's recompute, a focus, a rename, another range)
 reaches the next page view."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.focus.models import FocusKind
-from apps.focus.services import focus_period_close, focus_period_create
+from apps.focus.services import focus_period_align, focus_period_close, focus_period_create
 from apps.incidents.models import Incident
 from apps.incidents.services import incident_create, incident_resolve
 from apps.metrics.rollups import rollups_process_dirty, rollups_recompute_all
@@ -123,3 +123,61 @@ def test_cards_are_not_cached_while_writes_wait_for_the_worker(client, manager, 
         team=payments, title="Search is slow", severity="SEV2", started_at=days_ago(0, 1)
     )
     assert "2 open SEV1/SEV2 incidents" in card_of(client, "payments")
+
+
+# --- the team page ------------------------------------------------------------------------
+
+TEAM = "/teams/payments/"
+
+
+@pytest.fixture
+def team_seen(client, manager, payments_history):
+    """The manager has opened the team page once: its content is cached."""
+    client.force_login(manager)
+    client.get(TEAM)
+    return client
+
+
+def test_a_second_view_of_a_team_reads_its_content_from_the_cache(team_seen):
+    # Session, user, teams (or the one team), focus periods, the team's version and pending
+    # writes.
+    assert queries_of(team_seen, TEAM) == 5
+    assert queries_of(team_seen, TEAM, **HX) == 5
+
+
+def test_an_incident_reaches_the_team_page_at_once_and_after_the_worker(team_seen, payments):
+    incident = incident_create(
+        team=payments,
+        title="Terminals offline",
+        severity="SEV2",
+        started_at=timezone.now() - dt.timedelta(hours=1),
+    )
+    page = team_seen.get(TEAM).content.decode()
+    assert "Terminals offline" in page
+    assert "Recomputing Payments" in page
+    rollups_process_dirty()
+    page = team_seen.get(TEAM).content.decode()
+    assert "Terminals offline" in page
+    assert "Recomputing Payments" not in page
+    incident_resolve(incident=incident, resolved_by="ops")
+    rollups_process_dirty()
+    assert "<strong>open</strong>" not in team_seen.get(TEAM).content.decode()
+
+
+def test_focus_changes_reach_the_team_page_at_once(team_seen, payments, manager):
+    period = payments.focus_periods.get()
+    focus_period_align(period=period, aligned_by=manager)
+    assert "aligned" in team_seen.get(TEAM).content.decode()
+    focus_period_close(period=period, ends_on=timezone.localdate() - dt.timedelta(days=1))
+    assert "has no focus declared for today" in team_seen.get(TEAM).content.decode()
+
+
+def test_a_renamed_team_page_shows_the_new_name(team_seen, payments):
+    payments.name = "Payments & Billing"
+    payments.save()
+    assert "<h1>Payments &amp; Billing</h1>" in team_seen.get(TEAM).content.decode()
+
+
+def test_each_range_of_a_team_page_is_its_own(team_seen):
+    assert "Last 4 weeks" in team_seen.get(TEAM + "?range=4w").content.decode()
+    assert "Last 52 weeks" in team_seen.get(TEAM + "?range=52w", **HX).content.decode()
