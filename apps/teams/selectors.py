@@ -491,7 +491,7 @@ class OverviewState:
 
 @lru_cache(maxsize=1)
 def _code_stamp() -> str:
-    """A digest of the code and templates that shape cached overview parts, so an upgrade
+    """A digest of the code and templates that shape cached dashboard parts, so an upgrade
     never serves parts cached by the previous version."""
     from apps.core.templatetags import formatting
     from apps.teams import views
@@ -499,7 +499,8 @@ def _code_stamp() -> str:
     digest = hashlib.sha256()
     for module in (charts, formatting, views, sys.modules[__name__]):
         digest.update(Path(module.__file__ or "").read_bytes())
-    digest.update(Path(settings.BASE_DIR / "templates/teams/overview.html").read_bytes())
+    for template in sorted(Path(settings.BASE_DIR / "templates" / "teams").rglob("*.html")):
+        digest.update(template.read_bytes())
     return digest.hexdigest()[:12]
 
 
@@ -795,6 +796,42 @@ def team_page(*, team: Team, date_range: DateRange, today: dt.date) -> TeamPage:
         timeline=timeline_of(periods, date_range),
         warnings=[],
     )
+
+
+def team_content_key(
+    *, team: Team, page: TeamPage, state: TeamState | None, today: dt.date, variant: str
+) -> str | None:
+    """The key of a team's rendered page content, or None when it must be rendered afresh.
+
+    The numbers, charts and latest lists follow the team's version (every write leaves a
+    dirty bucket until the worker has recomputed the team and bumped it; while one is left
+    nothing is cached); the focus periods, shown in full, are in the key; `variant` is what
+    else the content depends on (the query string as typed)."""
+    if state is None or state.version is None or state.pending:
+        return None
+    periods = [
+        (
+            p.pk,
+            p.kind_id,
+            p.kind.slug,
+            p.kind.name,
+            p.starts_on,
+            p.ends_on,
+            p.status,
+            p.rationale,
+            p.tradeoff,
+            p.revisit_on,
+            p.aligned_at,
+            p.aligned_by_id,
+            p.aligned_by.get_full_name() if p.aligned_by else "",
+            p.aligned_by.get_username() if p.aligned_by else "",
+        )
+        for p in page.periods
+    ]
+    digest = hashlib.sha256(
+        repr((team.pk, team.slug, team.name, state.version, today, variant, periods)).encode()
+    ).hexdigest()
+    return f"execdash:team:{_code_stamp()}:{settings.EXECDASH_TIME_ZONE}:{digest}"
 
 
 def team_numbers(*, team: Team, date_range: DateRange) -> TeamNumbers:

@@ -29,6 +29,8 @@ from apps.metrics.formulas import DORA_LEVELS, MIN_SAMPLES_FOR_LEVEL
 from apps.teams import selectors
 from apps.teams.forms import DateRangeForm
 
+TEAM_CACHE_SECONDS = 600
+
 # htmx targets of the team page, and the partial each one is rendered from.
 TEAM_FRAGMENTS = {"team-numbers": "numbers", "team-charts": "charts"}
 
@@ -144,17 +146,51 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
         context["charts"] = selectors.team_charts(team=team, date_range=date_range, periods=periods)
         return render(request, "teams/detail.html#charts", context)
 
-    page = selectors.team_page(team=team, date_range=date_range, today=_today())
-    context.update(
+    today = _today()
+    page = selectors.team_page(team=team, date_range=date_range, today=today)
+    states, _org = selectors.teams_state([team.id], today)
+    key = selectors.team_content_key(
+        team=team,
         page=page,
-        nav_teams=nav_teams,
-        numbers=_numbers(team, date_range, page),
-        charts=selectors.team_charts(team=team, date_range=date_range, periods=page.periods),
-        incidents=selectors.latest_incidents(team=team, date_range=date_range),
-        releases=selectors.latest_releases(team=team, date_range=date_range),
+        state=states.get(team.id),
+        today=today,
+        variant=request.GET.urlencode(),
     )
-    template = "teams/detail.html#content" if fragment else "teams/detail.html"
-    return render(request, template, context)
+    content = _team_content_html(request, key, context, page)
+    if fragment:
+        return HttpResponse(content)
+    context.update(page=page, nav_teams=nav_teams, content_html=content)
+    return render(request, "teams/detail.html", context)
+
+
+def _team_content_html(
+    request: HttpRequest, key: str | None, context: dict[str, Any], page: selectors.TeamPage
+) -> SafeString:
+    """A team's page content, rendered once per state of what it shows (see
+    selectors.team_content_key); the "computed … ago" line is checked on the way out."""
+    cached = cache.get(key) if key else None
+    if cached is not None:
+        ago, computed_at, html = cached
+        if format_ago(computed_at) == ago:
+            return mark_safe(html)  # noqa: S308  (rendered by the template engine)
+    team, date_range = context["team"], context["date_range"]
+    numbers = _numbers(team, date_range, page)
+    html = render_to_string(
+        "teams/detail.html#content",
+        {
+            **context,
+            "page": page,
+            "numbers": numbers,
+            "charts": selectors.team_charts(team=team, date_range=date_range, periods=page.periods),
+            "incidents": selectors.latest_incidents(team=team, date_range=date_range),
+            "releases": selectors.latest_releases(team=team, date_range=date_range),
+        },
+        request,
+    )
+    if key:
+        computed_at = numbers["computed_at"]
+        cache.set(key, (format_ago(computed_at), computed_at, html), TEAM_CACHE_SECONDS)
+    return mark_safe(html)  # noqa: S308  (rendered by the template engine)
 
 
 def _today() -> dt.date:
