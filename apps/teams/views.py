@@ -8,6 +8,9 @@ button with an empty htmx cache) gets the whole page.
 from __future__ import annotations
 
 import datetime as dt
+import gzip
+import re
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -17,6 +20,7 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
@@ -30,6 +34,33 @@ from apps.teams import selectors
 from apps.teams.forms import DateRangeForm
 
 TEAM_CACHE_SECONDS = 600
+ACCEPTS_GZIP = re.compile(r"\bgzip\b")
+
+
+@dataclass(frozen=True)
+class Content:
+    """A page's content as rendered, and gzipped once when it is cached: an htmx fragment is
+    that content alone, so it is sent compressed as cached instead of compressed again."""
+
+    html: SafeString
+    gzipped: bytes | None = None
+
+
+def _gzip(html: str) -> bytes:
+    return gzip.compress(html.encode(), compresslevel=6, mtime=0)
+
+
+def _fragment_response(request: HttpRequest, content: Content) -> HttpResponse:
+    """The fragment, gzipped as cached when the client takes gzip (GZipMiddleware leaves a
+    response that has a Content-Encoding alone); otherwise as HTML."""
+    accepts = ACCEPTS_GZIP.search(request.headers.get("Accept-Encoding", ""))
+    if content.gzipped is None or not accepts:
+        return HttpResponse(content.html)
+    response = HttpResponse(content.gzipped)
+    response["Content-Encoding"] = "gzip"
+    patch_vary_headers(response, ["Accept-Encoding"])
+    return response
+
 
 # htmx targets of the team page, and the partial each one is rendered from.
 TEAM_FRAGMENTS = {"team-numbers": "numbers", "team-charts": "charts"}
@@ -71,24 +102,25 @@ def overview(request: HttpRequest) -> HttpResponse:
         "is_org_admin": admin,
         "definitions_url": definitions_url,
     }
-    context["content_html"] = _overview_content_html(request, state, context)
+    content = _overview_content(request, state, context)
     if _fragment(request):
-        return HttpResponse(context["content_html"])
+        return _fragment_response(request, content)
+    context["content_html"] = content.html
     return render(request, "teams/overview.html", context)
 
 
-def _overview_content_html(
+def _overview_content(
     request: HttpRequest, state: selectors.OverviewState, context: dict[str, Any]
-) -> SafeString:
+) -> Content:
     """The overview's content, rendered once per state of what it shows (see
     selectors.overview_state): its team cards stay the same until a team is recomputed or
     its focus changes, and the rest until the organization is. The "computed … ago" line is
     checked on the way out, so it never reads older than it is."""
     ago = format_ago(state.computed_at)
     if state.cached_content is not None:
-        cached_ago, html = state.cached_content
+        cached_ago, html, gzipped = state.cached_content
         if cached_ago == ago:
-            return mark_safe(html)  # noqa: S308  (rendered by the template engine)
+            return Content(mark_safe(html), gzipped)  # noqa: S308  (rendered by the templates)
     cards = state.cached_cards
     if cards is None and state.teams:
         cards = render_to_string(
@@ -103,9 +135,11 @@ def _overview_content_html(
         {**context, "cards_html": mark_safe(cards or "")},  # noqa: S308  (rendered above)
         request,
     )
-    if state.content_key:
-        cache.set(state.content_key, (ago, html), selectors.OVERVIEW_CACHE_SECONDS)
-    return mark_safe(html)  # noqa: S308  (rendered by the template engine)
+    if not state.content_key:
+        return Content(mark_safe(html))  # noqa: S308  (rendered by the template engine)
+    gzipped = _gzip(html)
+    cache.set(state.content_key, (ago, html, gzipped), selectors.OVERVIEW_CACHE_SECONDS)
+    return Content(mark_safe(html), gzipped)  # noqa: S308  (rendered by the template engine)
 
 
 @require_GET
@@ -156,23 +190,23 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
         today=today,
         variant=request.GET.urlencode(),
     )
-    content = _team_content_html(request, key, context, page)
+    content = _team_content(request, key, context, page)
     if fragment:
-        return HttpResponse(content)
-    context.update(page=page, nav_teams=nav_teams, content_html=content)
+        return _fragment_response(request, content)
+    context.update(page=page, nav_teams=nav_teams, content_html=content.html)
     return render(request, "teams/detail.html", context)
 
 
-def _team_content_html(
+def _team_content(
     request: HttpRequest, key: str | None, context: dict[str, Any], page: selectors.TeamPage
-) -> SafeString:
+) -> Content:
     """A team's page content, rendered once per state of what it shows (see
     selectors.team_content_key); the "computed … ago" line is checked on the way out."""
     cached = cache.get(key) if key else None
     if cached is not None:
-        ago, computed_at, html = cached
+        ago, computed_at, html, gzipped = cached
         if format_ago(computed_at) == ago:
-            return mark_safe(html)  # noqa: S308  (rendered by the template engine)
+            return Content(mark_safe(html), gzipped)  # noqa: S308  (rendered by the templates)
     team, date_range = context["team"], context["date_range"]
     numbers = _numbers(team, date_range, page)
     html = render_to_string(
@@ -187,10 +221,11 @@ def _team_content_html(
         },
         request,
     )
-    if key:
-        computed_at = numbers["computed_at"]
-        cache.set(key, (format_ago(computed_at), computed_at, html), TEAM_CACHE_SECONDS)
-    return mark_safe(html)  # noqa: S308  (rendered by the template engine)
+    if not key:
+        return Content(mark_safe(html))  # noqa: S308  (rendered by the template engine)
+    computed_at, gzipped = numbers["computed_at"], _gzip(html)
+    cache.set(key, (format_ago(computed_at), computed_at, html, gzipped), TEAM_CACHE_SECONDS)
+    return Content(mark_safe(html), gzipped)  # noqa: S308  (rendered by the template engine)
 
 
 def _today() -> dt.date:

@@ -5,6 +5,7 @@ reaches the next page view."""
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 
 import pytest
 from django.db import connection
@@ -181,3 +182,18 @@ def test_a_renamed_team_page_shows_the_new_name(team_seen, payments):
 def test_each_range_of_a_team_page_is_its_own(team_seen):
     assert "Last 4 weeks" in team_seen.get(TEAM + "?range=4w").content.decode()
     assert "Last 52 weeks" in team_seen.get(TEAM + "?range=52w", **HX).content.decode()
+
+
+# --- fragments sent compressed as cached ----------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["/?range=26w", TEAM + "?range=26w"])
+def test_a_cached_fragment_is_sent_gzipped_as_cached(client, manager, payments_history, url):
+    client.force_login(manager)
+    plain = client.get(url, **HX).content
+    for _ in range(2):  # the first renders and caches, the second reads the cache
+        response = client.get(url, **HX, HTTP_ACCEPT_ENCODING="gzip, deflate, br")
+        assert response["Content-Encoding"] == "gzip"
+        assert "Accept-Encoding" in response["Vary"]
+        assert "HX-Request" in response["Vary"]
+        assert gzip.decompress(response.content) == plain
