@@ -125,18 +125,31 @@ class Stats:
         """Statistics of several groups of integer microseconds taken together.
 
         Medians and percentiles do not add up, samples do: this is exactly `of_micros` over
-        every value of every group. The sum stays an exact integer; the values are sorted as
-        64-bit integers (NumPy), and the percentile reads them exactly as `of_micros` does.
+        every value of every group.
         """
         n = sum(map(len, groups))
+        return cls.of_micros_array(
+            np.fromiter(chain.from_iterable(groups), dtype=np.int64, count=n)
+        )
+
+    @classmethod
+    def of_micros_array(cls, values: np.ndarray) -> Stats:
+        """`of_micros` over a NumPy array of 64-bit integer microseconds, in any order.
+
+        The values are sorted as integers and read exactly as `of_micros` reads them; the sum
+        is exact (NumPy's when it cannot overflow, Python's integers otherwise).
+        """
+        n = len(values)
         if not n:
             return cls.empty()
-        merged = np.sort(np.fromiter(chain.from_iterable(groups), dtype=np.int64, count=n))
+        ordered = np.sort(values)
+        largest = max(abs(int(ordered[0])), abs(int(ordered[-1])))
+        total = int(ordered.sum()) if largest * n < 2**63 else sum(int(v) for v in ordered)
         return cls.from_parts(
             n=n,
-            total_micros=sum(map(sum, groups)),
-            median_micros=percentile(merged, 0.5),  # type: ignore[arg-type]
-            p90_micros=percentile(merged, 0.9),  # type: ignore[arg-type]
+            total_micros=total,
+            median_micros=percentile(ordered, 0.5),  # type: ignore[arg-type]
+            p90_micros=percentile(ordered, 0.9),  # type: ignore[arg-type]
         )
 
     @classmethod

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from django.db import models
 
 
@@ -25,6 +28,31 @@ class DirtyBucket(models.Model):
 
 
 ORG_SCOPE = 0  # WeeklyRollup.scope of the organization-wide rollup
+
+
+class SamplesField(models.TextField):
+    """A sorted list of integers (durations in µs), stored as a compact JSON list in a text
+    column; NULL is "not recorded". Plain text rather than jsonb: the rollups write and
+    read it as text (the database neither parses it nor prints it back), and it is smaller.
+    """
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> list[int] | None:
+        return self.to_python(value)
+
+    def to_python(self, value: Any) -> list[int] | None:
+        if value is None or isinstance(value, list):
+            return value
+        parsed: list[int] = json.loads(value)
+        return parsed
+
+    def get_prep_value(self, value: Any) -> str | None:
+        if value is None or isinstance(value, str):
+            return value
+        return json.dumps([int(v) for v in value], separators=(",", ":"))
+
+    def value_to_string(self, obj: Any) -> str:
+        value = self.value_from_object(obj)
+        return "" if value is None else str(self.get_prep_value(value))
 
 
 class WeeklyRollup(models.Model):
@@ -62,13 +90,13 @@ class WeeklyRollup(models.Model):
     lead_p90 = models.FloatField(null=True)
     lead_n = models.PositiveIntegerField(default=0)
     bus_factor = models.PositiveIntegerField(null=True)
-    ttr_samples = models.JSONField(
+    ttr_samples = SamplesField(
         null=True, blank=True, help_text="Time to restore of each resolved incident (µs)."
     )
-    fdrt_samples = models.JSONField(
+    fdrt_samples = SamplesField(
         null=True, blank=True, help_text="Failed deployment recovery times (µs)."
     )
-    lead_samples = models.JSONField(
+    lead_samples = SamplesField(
         null=True, blank=True, help_text="Lead time of each release with a first commit (µs)."
     )
     computed_at = models.DateTimeField()

@@ -19,7 +19,6 @@ indexed read of at most one row per team, however many incidents and releases it
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -27,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Min, Q
@@ -278,20 +278,17 @@ def _team_weeks(team_id: int, weeks: Sequence[dt.date]) -> dict[dt.date, compute
     return parts
 
 
-def _parse_samples(text: str | None) -> list[int]:
-    """Samples kept as JSON text ('[]' or None: none)."""
-    if not text or text == NO_SAMPLES:
-        return []
-    parsed: list[int] = json.loads(text)
-    return parsed
-
-
-def _parse_joined(text: str | None) -> list[list[int]]:
-    """The teams' sample lists of one week, joined with commas by the database."""
+def _joined_stats(text: str | None) -> Stats:
+    """Statistics of integer microseconds given as one comma-separated text (the teams'
+    lists of a week, joined by the database or by `_OrgWeek`)."""
     if not text:
-        return []
-    parsed: list[list[int]] = json.loads(f"[{text}]")
-    return parsed
+        return Stats.empty()
+    return Stats.of_micros_array(np.fromstring(text, dtype=np.int64, sep=","))
+
+
+def _inner(samples: str | None) -> str:
+    """The values of a JSON list of integers, without the brackets ('' for none)."""
+    return samples[1:-1] if samples else ""
 
 
 @dataclass
@@ -306,9 +303,9 @@ class _OrgWeek:
     incidents: int = 0
     open_incidents: int = 0
     bus_factor: int | None = None
-    ttr: list[list[int]] = field(default_factory=list)
-    fdrt: list[list[int]] = field(default_factory=list)
-    lead: list[list[int]] = field(default_factory=list)
+    ttr: list[str] = field(default_factory=list)
+    fdrt: list[str] = field(default_factory=list)
+    lead: list[str] = field(default_factory=list)
 
     def add(self, part: compute.Partial) -> None:
         """Add one team's week (its samples as JSON text)."""
@@ -324,12 +321,12 @@ class _OrgWeek:
                 if self.bus_factor is None
                 else min(self.bus_factor, part.bus_factor)
             )
-        for kept, text in (
+        for kept, samples in (
             (self.ttr, part.ttr_samples),
             (self.fdrt, part.fdrt_samples),
             (self.lead, part.lead_samples),
         ):
-            values = _parse_samples(text)
+            values = _inner(samples)
             if values:
                 kept.append(values)
 
@@ -339,10 +336,10 @@ class _OrgWeek:
             failed_deployments=self.failed_deployments,
             rework_deployments=self.rework_deployments,
             change_count=self.change_count,
-            lead_time=Stats.of_merged_micros(self.lead),
+            lead_time=_joined_stats(",".join(self.lead)),
             incidents=self.incidents,
-            time_to_restore=Stats.of_merged_micros(self.ttr),
-            failed_deployment_recovery=Stats.of_merged_micros(self.fdrt),
+            time_to_restore=_joined_stats(",".join(self.ttr)),
+            failed_deployment_recovery=_joined_stats(",".join(self.fdrt)),
             open_incidents=self.open_incidents,
             bus_factor=self.bus_factor,
         )
@@ -361,12 +358,13 @@ def _lock_org_weeks() -> None:
 
 def _org_week_sql() -> str:
     """Per week, the teams' rows added up: sums, the lowest bus factor, how many rows have
-    no samples recorded, and each metric's sample lists joined with commas."""
+    no samples recorded, and each metric's samples of every team as one comma-separated
+    text (each list without its brackets; empty lists left out)."""
     table = connection.ops.quote_name(WeeklyRollup._meta.db_table)
     if connection.vendor == "postgresql":
-        joined = "STRING_AGG({}::text, ',')"
+        joined = "STRING_AGG(NULLIF(TRIM(BOTH '[]' FROM {}), ''), ',')"
     else:
-        joined = "GROUP_CONCAT({}, ',')"
+        joined = "GROUP_CONCAT(NULLIF(TRIM({}, '[]'), ''), ',')"
     unrecorded = " OR ".join(f"{column} IS NULL" for column in SAMPLE_COLUMNS)
     return (
         "SELECT week_start, SUM(deployments), SUM(failed_deployments), "  # noqa: S608
@@ -414,9 +412,9 @@ def _org_weeks(weeks: Sequence[dt.date]) -> dict[dt.date, compute.Partial]:
                     part.rework_deployments = int(rework or 0)
                     part.change_count = int(changes or 0)
                     part.incidents = int(incidents or 0)
-                    part.time_to_restore = Stats.of_merged_micros(_parse_joined(ttr))
-                    part.failed_deployment_recovery = Stats.of_merged_micros(_parse_joined(fdrt))
-                    part.lead_time = Stats.of_merged_micros(_parse_joined(lead))
+                    part.time_to_restore = _joined_stats(ttr)
+                    part.failed_deployment_recovery = _joined_stats(fdrt)
+                    part.lead_time = _joined_stats(lead)
                 parts[week] = part
     if incomplete:
         _org_weeks_from_raw_rows(incomplete, parts)

@@ -77,7 +77,7 @@ class SortedSamples(Aggregate):
     function = "ARRAY_AGG"
     name = "SortedSamples"
     output_field = TextField()
-    empty_result_set_value = "[]"
+    empty_result_set_value = "[]"  # type: ignore[assignment]
 
     def as_sql(  # type: ignore[override]
         self, compiler: Any, connection: Any, **extra_context: Any

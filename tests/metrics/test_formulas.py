@@ -203,3 +203,9 @@ def test_merged_samples_give_the_statistics_of_all_values():
 )
 def test_merged_samples_equal_the_samples_taken_together(groups):
     assert Stats.of_merged_micros(groups) == Stats.of_micros(v for g in groups for v in g)
+
+
+def test_array_statistics_equal_the_list_ones_and_sum_exactly_past_64_bits():
+    values = [2**62 + 3, 2**62, 2**62 + 1]  # their sum does not fit in 64 bits
+    assert Stats.of_micros_array(np.array(values, dtype=np.int64)) == Stats.of_micros(values)
+    assert Stats.of_micros_array(np.array([], dtype=np.int64)) == Stats.empty()
