@@ -33,6 +33,7 @@ from apps.focus.models import FocusPeriod
 from apps.metrics.formulas import DORA_LEVELS, MIN_SAMPLES_FOR_LEVEL
 from apps.teams import selectors
 from apps.teams.forms import DateRangeForm
+from apps.teams.models import Team
 
 TEAM_CACHE_SECONDS = 600
 ACCEPTS_GZIP = re.compile(r"\bgzip\b")
@@ -108,7 +109,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         "range_form": form,
         "range_error": form.error_text(),
         "presets": selectors.preset_links(date_range),
-        "nav_teams": teams,  # the navigation lists the same teams: no second query
+        "nav_teams": _nav(teams),  # the navigation lists the same teams: no second query
         "is_org_admin": admin,
         "definitions_url": definitions_url,
     }
@@ -208,7 +209,7 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
     content = _team_content(request, key, context, page)
     if fragment:
         return _fragment_response(request, content)
-    context.update(page=page, nav_teams=nav_teams, content_html=content.html)
+    context.update(page=page, nav_teams=_nav(nav_teams or []), content_html=content.html)
     return render(request, "teams/detail.html", context)
 
 
@@ -245,6 +246,21 @@ def _team_content(
     computed_at, gzipped = numbers["computed_at"], _gzip(html)
     cache.set(key, (format_ago(computed_at), computed_at, html, gzipped), TEAM_CACHE_SECONDS)
     return Content(mark_safe(html), gzipped)  # noqa: S308  (rendered by the template engine)
+
+
+@dataclass(frozen=True)
+class NavTeam:
+    """A team in the navigation, its link built with one reverse() for all of them (an
+    admin's navigation lists every team)."""
+
+    pk: int
+    name: str
+    get_absolute_url: str
+
+
+def _nav(teams: list[Team]) -> list[NavTeam]:
+    pattern = reverse("teams:detail", kwargs={"slug": selectors.SLUG_SENTINEL})
+    return [NavTeam(t.pk, t.name, pattern.replace(selectors.SLUG_SENTINEL, t.slug)) for t in teams]
 
 
 def _today() -> dt.date:
