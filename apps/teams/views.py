@@ -8,7 +8,6 @@ button with an empty htmx cache) gets the whole page.
 from __future__ import annotations
 
 import datetime as dt
-import gzip
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +31,7 @@ from apps.core.timezones import org_tz
 from apps.focus.models import FocusPeriod
 from apps.metrics.formulas import DORA_LEVELS, MIN_SAMPLES_FOR_LEVEL
 from apps.teams import selectors
+from apps.teams.compression import deflate_part, gzip_parts
 from apps.teams.forms import DateRangeForm
 from apps.teams.models import Team
 
@@ -41,14 +41,16 @@ ACCEPTS_GZIP = re.compile(r"\bgzip\b")
 
 @dataclass(frozen=True)
 class Content:
-    """A page's content as rendered, and gzipped once when it is cached: an htmx fragment is
-    that content alone, so it is sent compressed as cached instead of compressed again."""
+    """A page's content as rendered and, once it is cached, compressed (see compression):
+    an htmx fragment is that content alone, and a whole page that content in the viewer's
+    frame, so neither compresses it again on every request."""
 
     html: SafeString
-    gzipped: bytes | None = None
+    deflated: bytes | None = None
 
 
 INDENT = re.compile(r"\n[ \t]+")
+CONTENT_MARK = mark_safe("<!--execdash:content-->")  # a place-holder, never sent
 
 
 def _unindent(html: str) -> str:
@@ -57,20 +59,43 @@ def _unindent(html: str) -> str:
     return INDENT.sub("\n", html)
 
 
-def _gzip(html: str) -> bytes:
-    return gzip.compress(html.encode(), compresslevel=6, mtime=0)
+def _accepts_gzip(request: HttpRequest) -> bool:
+    return bool(ACCEPTS_GZIP.search(request.headers.get("Accept-Encoding", "")))
 
 
-def _fragment_response(request: HttpRequest, content: Content) -> HttpResponse:
-    """The fragment, gzipped as cached when the client takes gzip (GZipMiddleware leaves a
-    response that has a Content-Encoding alone); otherwise as HTML."""
-    accepts = ACCEPTS_GZIP.search(request.headers.get("Accept-Encoding", ""))
-    if content.gzipped is None or not accepts:
-        return HttpResponse(content.html)
-    response = HttpResponse(content.gzipped)
+def _gzip_response(body: bytes) -> HttpResponse:
+    # GZipMiddleware leaves a response that already has a Content-Encoding alone.
+    response = HttpResponse(body)
     response["Content-Encoding"] = "gzip"
     patch_vary_headers(response, ["Accept-Encoding"])
     return response
+
+
+def _fragment_response(request: HttpRequest, content: Content) -> HttpResponse:
+    """The fragment, compressed as cached when the client takes gzip; otherwise as HTML."""
+    if content.deflated is None or not _accepts_gzip(request):
+        return HttpResponse(content.html)
+    return _gzip_response(gzip_parts([(content.html.encode(), content.deflated)]))
+
+
+def _page_response(
+    request: HttpRequest, template: str, context: dict[str, Any], content: Content
+) -> HttpResponse:
+    """The whole page: the frame rendered now around the content. With gzip, the frame is
+    compressed now and the content's compressed blocks are copied in as cached."""
+    if content.deflated is None or not _accepts_gzip(request):
+        return render(request, template, {**context, "content_html": content.html})
+    page = render_to_string(template, {**context, "content_html": CONTENT_MARK}, request)
+    head, tail = page.split(CONTENT_MARK, 1)
+    return _gzip_response(
+        gzip_parts(
+            [
+                (head.encode(), None),
+                (content.html.encode(), content.deflated),
+                (tail.encode(), None),
+            ]
+        )
+    )
 
 
 # htmx targets of the team page, and the partial each one is rendered from.
@@ -110,14 +135,14 @@ def overview(request: HttpRequest) -> HttpResponse:
         "range_error": form.error_text(),
         "presets": selectors.preset_links(date_range),
         "nav_teams": _nav(teams),  # the navigation lists the same teams: no second query
+        "team": None,  # no team is the current one (and the navigation need not look it up)
         "is_org_admin": admin,
         "definitions_url": definitions_url,
     }
     content = _overview_content(request, state, context)
     if _fragment(request):
         return _fragment_response(request, content)
-    context["content_html"] = content.html
-    return render(request, "teams/overview.html", context)
+    return _page_response(request, "teams/overview.html", context, content)
 
 
 def _overview_content(
@@ -129,9 +154,9 @@ def _overview_content(
     checked on the way out, so it never reads older than it is."""
     ago = format_ago(state.computed_at)
     if state.cached_content is not None:
-        cached_ago, html, gzipped = state.cached_content
+        cached_ago, html, deflated = state.cached_content
         if cached_ago == ago:
-            return Content(mark_safe(html), gzipped)  # noqa: S308  (rendered by the templates)
+            return Content(mark_safe(html), deflated)  # noqa: S308  (rendered by the templates)
     cards = state.cached_cards
     if cards is None and state.teams:
         cards = _unindent(
@@ -152,9 +177,9 @@ def _overview_content(
     )
     if not state.content_key:
         return Content(mark_safe(html))  # noqa: S308  (rendered by the template engine)
-    gzipped = _gzip(html)
-    cache.set(state.content_key, (ago, html, gzipped), selectors.OVERVIEW_CACHE_SECONDS)
-    return Content(mark_safe(html), gzipped)  # noqa: S308  (rendered by the template engine)
+    deflated = deflate_part(html.encode())
+    cache.set(state.content_key, (ago, html, deflated), selectors.OVERVIEW_CACHE_SECONDS)
+    return Content(mark_safe(html), deflated)  # noqa: S308  (rendered by the template engine)
 
 
 @require_GET
@@ -209,8 +234,8 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
     content = _team_content(request, key, context, page)
     if fragment:
         return _fragment_response(request, content)
-    context.update(page=page, nav_teams=_nav(nav_teams or []), content_html=content.html)
-    return render(request, "teams/detail.html", context)
+    context.update(page=page, nav_teams=_nav(nav_teams or []))
+    return _page_response(request, "teams/detail.html", context, content)
 
 
 def _team_content(
@@ -220,9 +245,9 @@ def _team_content(
     selectors.team_content_key); the "computed … ago" line is checked on the way out."""
     cached = cache.get(key) if key else None
     if cached is not None:
-        ago, computed_at, html, gzipped = cached
+        ago, computed_at, html, deflated = cached
         if format_ago(computed_at) == ago:
-            return Content(mark_safe(html), gzipped)  # noqa: S308  (rendered by the templates)
+            return Content(mark_safe(html), deflated)  # noqa: S308  (rendered by the templates)
     team, date_range = context["team"], context["date_range"]
     numbers = _numbers(team, date_range, page.current_focus)
     html = _unindent(
@@ -243,9 +268,9 @@ def _team_content(
     )
     if not key:
         return Content(mark_safe(html))  # noqa: S308  (rendered by the template engine)
-    computed_at, gzipped = numbers["computed_at"], _gzip(html)
-    cache.set(key, (format_ago(computed_at), computed_at, html, gzipped), TEAM_CACHE_SECONDS)
-    return Content(mark_safe(html), gzipped)  # noqa: S308  (rendered by the template engine)
+    computed_at, deflated = numbers["computed_at"], deflate_part(html.encode())
+    cache.set(key, (format_ago(computed_at), computed_at, html, deflated), TEAM_CACHE_SECONDS)
+    return Content(mark_safe(html), deflated)  # noqa: S308  (rendered by the template engine)
 
 
 @dataclass(frozen=True)
