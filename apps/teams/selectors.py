@@ -19,8 +19,9 @@ from typing import Any, Literal
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 
 from apps.core.templatetags.formatting import (
@@ -522,13 +523,13 @@ class TeamState:
     focus: str | None  # a signature of the current focus period and its kind
 
 
-def _state_sql(n_teams: int) -> str:
+def _state_sql(where: str) -> str:
     def table(model: Any) -> str:
         return connection.ops.quote_name(model._meta.db_table)
 
     version = "SELECT v.id || '.' || v.version FROM {sv} v WHERE v.scope = {scope}"
     return f"""
-        SELECT t.id,
+        SELECT t.id, t.name, t.slug,
             ({version.format(sv=table(ScopeVersion), scope="t.id")}),
             ({version.format(sv=table(ScopeVersion), scope=ORG_SCOPE)}),
             EXISTS (SELECT 1 FROM {table(DirtyBucket)} d WHERE d.team_id = t.id),
@@ -539,26 +540,46 @@ def _state_sql(n_teams: int) -> str:
                     AND (f.ends_on IS NULL OR f.ends_on >= %s)
                 ORDER BY f.starts_on DESC LIMIT 1)
         FROM {table(Team)} t
-        WHERE t.id IN ({", ".join(["%s"] * n_teams)})
-    """  # noqa: S608  (table names from the models; every value is a parameter)
+        WHERE {where}
+        ORDER BY t.name, t.id
+    """  # noqa: S608  (table names from the models, `where` from the ORM; values are parameters)
+
+
+StateRows = tuple[list[Team], dict[int, TeamState], str | None]
+
+
+def _state_rows(where: str, params: Sequence[Any]) -> StateRows:
+    with connection.cursor() as cursor:
+        cursor.execute(_state_sql(where), list(params))
+        rows = cursor.fetchall()
+    if not rows:
+        return [], {}, scope_versions([ORG_SCOPE]).get(ORG_SCOPE)
+    teams = [Team(id=team_id, name=name, slug=slug) for team_id, name, slug, *_rest in rows]
+    states = {row[0]: TeamState(version=row[3], pending=bool(row[5]), focus=row[6]) for row in rows}
+    return teams, states, rows[0][4]
 
 
 def teams_state(team_ids: Sequence[int], today: dt.date) -> tuple[dict[int, TeamState], str | None]:
     """Each team's state and the organization's version, in one query.
 
-    It runs on every overview request, so it is written as SQL: built by the ORM, the same
-    query (four correlated subqueries) costs several times more to compile than to run.
+    It runs on every page view, so it is written as SQL: built by the ORM, the same query
+    (four correlated subqueries) costs several times more to compile than to run.
     """
     if not team_ids:
         return {}, scope_versions([ORG_SCOPE]).get(ORG_SCOPE)
-    with connection.cursor() as cursor:
-        cursor.execute(_state_sql(len(team_ids)), [today, today, *team_ids])
-        rows = cursor.fetchall()
-    org_version = rows[0][2] if rows else None
-    return {
-        team_id: TeamState(version=version, pending=bool(dirty), focus=focus)
-        for team_id, version, _org, dirty, focus in rows
-    }, org_version
+    where = f"t.id IN ({', '.join(['%s'] * len(team_ids))})"
+    _teams, states, org_version = _state_rows(where, [today, today, *team_ids])
+    return states, org_version
+
+
+def visible_teams_state(teams: QuerySet[Team], today: dt.date) -> StateRows:
+    """The teams of `teams` (a viewer's visible teams) by name, with their states and the
+    organization's version: the same one query, with the visibility rule as its subquery."""
+    try:
+        sub_sql, sub_params = teams.order_by().values("id").query.sql_with_params()
+    except EmptyResultSet:
+        return [], {}, scope_versions([ORG_SCOPE]).get(ORG_SCOPE)
+    return _state_rows(f"t.id IN ({sub_sql})", [today, today, *sub_params])
 
 
 def _part_key(kind: str, scope: int, version: str, date_range: DateRange) -> str:
@@ -612,13 +633,21 @@ def _card_metrics(teams: Sequence[Team], date_range: DateRange) -> dict[int, Car
 
 
 def overview_state(
-    *, teams: Sequence[Team], date_range: DateRange, today: dt.date, variant: str = ""
+    *,
+    teams: QuerySet[Team] | Sequence[Team],
+    date_range: DateRange,
+    today: dt.date,
+    variant: str = "",
 ) -> OverviewState:
-    """The overview's every-request reads: the teams' states (one query), and from the cache
-    (one read) the organization's totals, the cards and the content cached for `variant`
-    (what else the content depends on: the query string as typed, the viewer's role). On a
-    miss, the totals' window answers."""
-    states, org_version = teams_state([t.id for t in teams], today)
+    """The overview's every-request reads: the teams (the viewer's visible teams, a queryset)
+    with their states, in one query; and from the cache (one read) the organization's
+    totals, the cards and the content cached for `variant` (what else the content depends
+    on: the query string as typed, the viewer's role). On a miss, the totals' window
+    answers."""
+    if isinstance(teams, QuerySet):
+        teams, states, org_version = visible_teams_state(teams, today)
+    else:
+        states, org_version = teams_state([t.id for t in teams], today)
     versions = {tid: state.version for tid, state in states.items() if state.version}
     if org_version:
         versions[ORG_SCOPE] = org_version

@@ -119,10 +119,9 @@ def _range_form(request: HttpRequest) -> tuple[DateRangeForm, selectors.DateRang
 @vary_on_headers("HX-Request")
 def overview(request: HttpRequest) -> HttpResponse:
     form, date_range = _range_form(request)
-    teams = list(visible_teams(request.user).only("id", "name", "slug"))
     admin = is_org_admin(request.user)
     state = selectors.overview_state(
-        teams=teams,
+        teams=visible_teams(request.user),
         date_range=date_range,
         today=_today(),
         variant=f"{request.GET.urlencode()}|{admin}",
@@ -134,7 +133,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         "range_form": form,
         "range_error": form.error_text(),
         "presets": selectors.preset_links(date_range),
-        "nav_teams": _nav(teams),  # the navigation lists the same teams: no second query
+        "nav_teams": _nav(state.teams),  # the navigation lists the same teams: no second query
         "team": None,  # no team is the current one (and the navigation need not look it up)
         "is_org_admin": admin,
         "definitions_url": definitions_url,
