@@ -481,7 +481,10 @@ def main() -> None:
     parser.add_argument("--load", choices=["auto", "ab", "python"], default="auto")
     parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS))
     parser.add_argument("--child", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    # `make bench` hands BENCH_ARGS to every benchmark: options of another one are ignored.
+    args, ignored = parser.parse_known_args()
+    if ignored and not args.child:
+        print(f"(ignoring options meant for another benchmark: {' '.join(ignored)})")
     if args.child:
         child(args.child)
         return
