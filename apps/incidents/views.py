@@ -44,17 +44,26 @@ def _incident(team: Team, pk: int) -> Incident:
 @require_GET
 def incident_list(request: HttpRequest, slug: str) -> HttpResponse:
     team = team_for_user(request.user, slug)
-    filter_form = IncidentFilterForm(request.GET, services=selectors.incident_services(team=team))
+    # `embed=1`: the filters and rows as a panel inside the team page, which keeps its URL.
+    embedded = request.GET.get("embed") == "1"
+    filter_form = IncidentFilterForm(
+        request.GET, services=selectors.incident_services(team=team), auto_id="incidents-%s"
+    )
     filters = filter_form.filters()
     page = Paginator(selectors.incident_list(team=team, **filters), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    template = "incidents/list.html#rows" if is_fragment_request(request) else "incidents/list.html"
-    return render(
-        request,
-        template,
-        {"team": team, "filter_form": filter_form, "filtered": bool(filters), "page": page},
-    )
+    template = "incidents/list.html"
+    if is_fragment_request(request):
+        template += "#panel" if embedded else "#rows"
+    context = {
+        "team": team,
+        "filter_form": filter_form,
+        "filtered": bool(filters),
+        "page": page,
+        "embedded": embedded,
+    }
+    return render(request, template, context)
 
 
 # ---------- the report form ----------

@@ -43,17 +43,26 @@ def _release(team: Team, pk: int) -> Release:
 @require_GET
 def release_list(request: HttpRequest, slug: str) -> HttpResponse:
     team = team_for_user(request.user, slug)
-    filter_form = ReleaseFilterForm(request.GET, services=selectors.release_services(team=team))
+    # `embed=1`: the filters and rows as a panel inside the team page, which keeps its URL.
+    embedded = request.GET.get("embed") == "1"
+    filter_form = ReleaseFilterForm(
+        request.GET, services=selectors.release_services(team=team), auto_id="releases-%s"
+    )
     filters = filter_form.filters()
     page = Paginator(selectors.release_list(team=team, **filters), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    template = "releases/list.html#rows" if is_fragment_request(request) else "releases/list.html"
-    return render(
-        request,
-        template,
-        {"team": team, "filter_form": filter_form, "filtered": bool(filters), "page": page},
-    )
+    template = "releases/list.html"
+    if is_fragment_request(request):
+        template += "#panel" if embedded else "#rows"
+    context = {
+        "team": team,
+        "filter_form": filter_form,
+        "filtered": bool(filters),
+        "page": page,
+        "embedded": embedded,
+    }
+    return render(request, template, context)
 
 
 @require_http_methods(["GET", "POST"])

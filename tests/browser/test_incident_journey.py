@@ -106,6 +106,14 @@ def test_member_reports_an_incident(page, live_server, login) -> None:
     expect(time_to_restore).to_contain_text("1 h 1")
     screenshot(page, "team-after-resolve")
 
+    # The team page's own incidents list filters in place; the page keeps its URL.
+    rows = page.locator("#incident-rows")
+    expect(rows).to_contain_text("Checkout returns 502")
+    page.locator("#incidents-severity").select_option("SEV3")
+    expect(rows).not_to_contain_text("Checkout returns 502")
+    expect(rows).to_contain_text("Earlier blip")
+    assert page.url == f"{live_server.url}/teams/payments/"
+
     assert_clean(page)
 
 
