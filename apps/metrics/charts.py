@@ -3,7 +3,9 @@
 Figures are built in Python and sent to the page as JSON (`json_script`); the vendored
 plotly.js draws them (`static/js/charts.js`). Every figure shares the same time axis, draws
 the team's focus periods as labelled bands behind the data, and marks failed releases and
-SEV1 and SEV2 incidents.
+SEV1 and SEV2 incidents. The markers are the same on every chart of a page, so they are sent
+once (`TeamCharts.markers_json`, a list of Plotly traces on the `y9` axis that every figure's
+layout provides) and the script adds them to each figure before drawing it.
 
 User text (team, service, incident titles, focus kind names) is data, never HTML: plotly.js
 renders a subset of HTML in titles, labels and hovers, so every such string goes through
@@ -15,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal, Protocol
@@ -296,7 +298,9 @@ def _layout(
     }
 
 
-def _marker_traces(markers: Sequence[Marker], tz: dt.tzinfo | None) -> list[go.Scatter]:
+def marker_traces(markers: Sequence[Marker], tz: dt.tzinfo | None = None) -> list[dict[str, Any]]:
+    """The markers as Plotly traces (one per kind, with its legend entry), for every chart of
+    a page: hover text escaped here, the item's link in `customdata` for a click."""
     traces = []
     groups = (
         ("incident", "SEV1/SEV2 incident", "triangle-down", ORANGE, 0.7),
@@ -329,7 +333,7 @@ def _marker_traces(markers: Sequence[Marker], tz: dt.tzinfo | None) -> list[go.S
                 text=texts,
                 customdata=[m.url for m in chosen],
                 hovertemplate="%{text}<extra></extra>",
-            )
+            ).to_plotly_json()
         )
     return traces
 
@@ -433,7 +437,6 @@ def time_to_restore_chart(
             hovertemplate="%{text}<extra></extra>",
             connectgaps=False,
         ),
-        *_marker_traces(markers, tz),
     ]
     layout = _layout(title="Time to restore", start=start, end=end, bands=bands, y_title="hours")
     medians = [w.ttr_median for w in weeks if w.ttr_median is not None]
@@ -505,7 +508,6 @@ def change_failure_rate_chart(
             hovertemplate="%{text}<extra></extra>",
             connectgaps=False,
         ),
-        *_marker_traces(markers, tz),
     ]
     layout = _layout(
         title="Change failure rate", start=start, end=end, bands=bands, y_title="deployments"
@@ -563,7 +565,6 @@ def deployment_frequency_chart(
             textposition="none",
             hovertemplate="%{text}<extra></extra>",
         ),
-        *_marker_traces(markers, tz),
     ]
     layout = _layout(
         title="Deployment frequency", start=start, end=end, bands=bands, y_title="per week"
@@ -622,7 +623,6 @@ def lead_time_chart(
             hovertemplate="%{text}<extra></extra>",
             connectgaps=False,
         ),
-        *_marker_traces(markers, tz),
     ]
     layout = _layout(title="Lead time", start=start, end=end, bands=bands, y_title="hours")
     medians = [w.lead_median for w in weeks if w.lead_median is not None]
@@ -644,6 +644,30 @@ def lead_time_chart(
     )
 
 
+MARKERS_JSON_ID = "chart-markers"
+
+
+@dataclass(frozen=True)
+class TeamCharts:
+    """The charts of a team page and the markers they share, sent once for all of them:
+    `markers` are Plotly traces that the page's script adds to every figure."""
+
+    charts: list[Chart]
+    markers: list[dict[str, Any]]
+    markers_json: str = field(default="", compare=False)
+    markers_json_id: str = MARKERS_JSON_ID
+
+    def __post_init__(self) -> None:
+        if not self.markers_json:
+            object.__setattr__(self, "markers_json", script_json(self.markers))
+
+    def __iter__(self) -> Iterator[Chart]:
+        return iter(self.charts)
+
+    def __len__(self) -> int:
+        return len(self.charts)
+
+
 def team_charts(
     *,
     weeks: Sequence[Week],
@@ -652,17 +676,20 @@ def team_charts(
     start: dt.date,
     end: dt.date,
     tz: dt.tzinfo | None = None,
-) -> list[Chart]:
-    """The four charts of a team page, in reading order: stability first."""
-    return [
-        build(weeks=weeks, bands=bands, markers=markers, start=start, end=end, tz=tz)
-        for build in (
-            time_to_restore_chart,
-            change_failure_rate_chart,
-            deployment_frequency_chart,
-            lead_time_chart,
-        )
-    ]
+) -> TeamCharts:
+    """The four charts of a team page, in reading order (stability first), and their markers."""
+    return TeamCharts(
+        charts=[
+            build(weeks=weeks, bands=bands, markers=markers, start=start, end=end, tz=tz)
+            for build in (
+                time_to_restore_chart,
+                change_failure_rate_chart,
+                deployment_frequency_chart,
+                lead_time_chart,
+            )
+        ],
+        markers=marker_traces(markers, tz),
+    )
 
 
 # --- sparklines -------------------------------------------------------------------------

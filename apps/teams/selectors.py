@@ -863,6 +863,34 @@ def team_content_key(
     return f"execdash:team:{_code_stamp()}:{settings.EXECDASH_TIME_ZONE}:{digest}"
 
 
+def team_numbers_key(
+    *, team: Team, state: TeamState | None, today: dt.date, variant: str
+) -> str | None:
+    """The key of a team's rendered numbers fragment, or None when it must be rendered live
+    (a recompute is pending, or the team was never computed: the fragment polls then).
+
+    The same rules as `team_content_key`: the numbers follow the team's version, and
+    `variant` is the query string as typed; of the focus periods only today's counts here
+    (its stability warning), and its signature is in the team's state."""
+    if state is None or state.version is None or state.pending:
+        return None
+    digest = hashlib.sha256(
+        repr(
+            (
+                team.pk,
+                team.slug,
+                team.name,
+                state.version,
+                state.focus,
+                today,
+                variant,
+                settings.EXECDASH_DORA_YEAR,
+            )
+        ).encode()
+    ).hexdigest()
+    return f"execdash:team-numbers:{_code_stamp()}:{settings.EXECDASH_TIME_ZONE}:{digest}"
+
+
 def team_numbers(*, team: Team, date_range: DateRange) -> TeamNumbers:
     window = metrics.window_metrics(team=team, start=date_range.start, end=date_range.end)
     return TeamNumbers(window=window, pending=bool(metrics.pending_recompute(team_ids=[team.id])))
@@ -939,15 +967,15 @@ def _charts_cache_key(
         repr([(p.pk, p.kind.slug, p.kind.name, p.starts_on, p.ends_on) for p in periods]).encode()
     ).hexdigest()[:16]
     return (
-        f"execdash:charts:v1:{team.pk}:{team.slug}:{date_range.start}:{date_range.end}:"
+        f"execdash:charts:v2:{team.pk}:{team.slug}:{date_range.start}:{date_range.end}:"
         f"{computed.timestamp()}:{focus}:{settings.EXECDASH_TIME_ZONE}"
     )
 
 
 def team_charts(
     *, team: Team, date_range: DateRange, periods: Sequence[FocusPeriod]
-) -> list[charts.Chart]:
-    """The four charts of the team page, sharing one time axis.
+) -> charts.TeamCharts:
+    """The four charts of the team page, sharing one time axis, and their markers.
 
     Building Plotly figures costs far more than reading their rows, so they are cached
     until the team's rollups are recomputed: one query when cached, four otherwise.

@@ -4,13 +4,17 @@
 // id="ID">` (Django's json_script). This file finds them, reads the JSON and calls
 // Plotly.newPlot; it runs again after htmx swaps a fragment and after the back button
 // restores a page. Clicking a marker with a link (a failed release, an incident) opens it.
+//
+// The markers (failed releases, SEV1/SEV2 incidents) are the same on every chart of a page,
+// so they come once: `data-plotly-markers="ID"` names a JSON list of traces, added to the
+// figure's own traces (legend entries and escaped hover text included) before drawing.
 (function () {
   "use strict";
 
   var CONFIG = { displayModeBar: false, responsive: true, displaylogo: false };
 
-  function readFigure(id) {
-    var source = document.getElementById(id);
+  function readJSON(id) {
+    var source = id && document.getElementById(id);
     if (!source) {
       return null;
     }
@@ -19,6 +23,19 @@
     } catch (err) {
       return null;
     }
+  }
+
+  function readFigure(element) {
+    var figure = readJSON(element.getAttribute("data-plotly"));
+    if (!figure) {
+      return null;
+    }
+    // Parsed again for every chart: Plotly keeps and changes the traces it is given.
+    var markers = readJSON(element.getAttribute("data-plotly-markers"));
+    if (Array.isArray(markers) && markers.length) {
+      figure.data = (figure.data || []).concat(markers);
+    }
+    return figure;
   }
 
   function followMarker(event) {
@@ -34,7 +51,7 @@
     if (!window.Plotly) {
       return;
     }
-    var figure = readFigure(element.getAttribute("data-plotly"));
+    var figure = readFigure(element);
     if (!figure) {
       return;
     }

@@ -102,30 +102,44 @@ def test_every_chart_draws_one_band_and_one_label_per_focus_period():
         assert "Focus: Stability from 6 Jan 2025" in chart.summary
 
 
-def test_failed_releases_and_severe_incidents_are_marked_with_their_links():
-    for chart in _all_charts([]):
-        traces = {t["name"]: t for t in chart.figure["data"]}
-        incident = traces["SEV1/SEV2 incident"]
-        release = traces["failed release"]
-        assert incident["mode"] == "markers"
-        assert incident["customdata"] == ["/teams/a/incidents/1/"]
-        assert release["customdata"] == ["/teams/a/releases/2/"]
-        assert incident["x"] == ["2025-02-03T14:05"]
-        assert "3 Feb 2025 14:05" in incident["text"][0]
+def test_failed_releases_and_severe_incidents_are_marked_once_for_all_charts():
+    built = _all_charts([])
+    traces = {t["name"]: t for t in built.markers}
+    incident = traces["SEV1/SEV2 incident"]
+    release = traces["failed release"]
+    assert incident["mode"] == "markers"
+    assert incident["yaxis"] == "y9"
+    assert incident["customdata"] == ["/teams/a/incidents/1/"]
+    assert release["customdata"] == ["/teams/a/releases/2/"]
+    assert incident["x"] == ["2025-02-03T14:05"]
+    assert "3 Feb 2025 14:05" in incident["text"][0]
+    assert built.markers_json.count("/teams/a/incidents/1/") == 1
+    assert len(built) == 4
+    for chart in built:
+        # Each figure leaves the markers to the shared list but keeps their strip and says
+        # what they are in its text summary.
+        names = {t["name"] for t in chart.figure["data"]}
+        assert not names & {"SEV1/SEV2 incident", "failed release"}
+        assert "/teams/a/incidents/1/" not in chart.figure_json
+        assert "yaxis9" in chart.figure["layout"]
         assert "1 SEV1/SEV2 incident and 1 failed release marked" in chart.summary
 
 
 def test_user_text_is_escaped_before_it_reaches_the_figure():
     bands = [charts.Band(START, END, EVIL, "custom")]
-    for chart in _all_charts(bands):
+    built = _all_charts(bands)
+    for chart in built:
         dumped = json.dumps(chart.figure, cls=DjangoJSONEncoder)
         assert "<img" not in dumped
         assert "&lt;img src=x onerror=alert(1)&gt;" in dumped
-        assert "&lt;b&gt;api&lt;/b&gt;" in dumped
+    markers = json.dumps(built.markers, cls=DjangoJSONEncoder)
+    assert "<img" not in markers
+    assert "&lt;img src=x onerror=alert(1)&gt;" in markers
+    assert "&lt;b&gt;api&lt;/b&gt;" in markers
 
 
 def test_time_to_restore_chart_has_median_p90_dashed_and_n_in_the_hover():
-    chart = _all_charts([])[0]
+    chart = _all_charts([]).charts[0]
     traces = {t["name"]: t for t in chart.figure["data"]}
     assert traces["median"]["y"][2] == 1.5  # hours
     assert traces["median"]["y"][0] is None  # a gap, not 0
@@ -135,7 +149,7 @@ def test_time_to_restore_chart_has_median_p90_dashed_and_n_in_the_hover():
 
 
 def test_change_failure_rate_chart_stacks_failed_on_succeeded_with_a_rate_line():
-    chart = _all_charts([])[1]
+    chart = _all_charts([]).charts[1]
     layout = chart.figure["layout"]
     traces = {t["name"]: t for t in chart.figure["data"]}
     assert layout["barmode"] == "stack"
@@ -174,10 +188,22 @@ def test_sparkline_of_a_flat_series_is_a_flat_line():
 def test_figure_json_is_escaped_exactly_as_json_script_does():
     from django.utils.html import json_script
 
-    chart = _all_charts([charts.Band(START, END, "</script><b>&", "custom")])[0]
+    chart = _all_charts([charts.Band(START, END, "</script><b>&", "custom")]).charts[0]
     expected = json_script(chart.figure, chart.json_id)
     body = expected[expected.index(">") + 1 : expected.rindex("</script>")]
     assert json.loads(chart.figure_json) == json.loads(body)
     assert "</script" not in chart.figure_json
     assert "<" not in chart.figure_json
     assert "&" not in chart.figure_json
+
+
+def test_markers_json_is_escaped_exactly_as_json_script_does():
+    from django.utils.html import json_script
+
+    built = _all_charts([])
+    expected = json_script(built.markers, built.markers_json_id)
+    body = expected[expected.index(">") + 1 : expected.rindex("</script>")]
+    assert json.loads(built.markers_json) == json.loads(body)
+    assert "</script" not in built.markers_json
+    assert "<" not in built.markers_json
+    assert "&" not in built.markers_json

@@ -263,7 +263,10 @@ def test_team_page_fragments(client, manager, payments_history):
 
     charts = client.get(team_url(payments_history), **hx("team-charts"))
     assert charts.content.lstrip().startswith(b'<section id="team-charts"')
-    assert charts.content.count(b'type="application/json"') == 4
+    # Four figures and, once for all of them, the markers they share.
+    assert charts.content.count(b'type="application/json"') == 5
+    assert charts.content.count(b'id="chart-markers" type="application/json"') == 1
+    assert charts.content.count(b'data-plotly-markers="chart-markers"') == 4
 
 
 def test_numbers_poll_while_a_recompute_is_pending_and_stop_when_fresh(
