@@ -208,11 +208,14 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
     if partial == "numbers":
         # The polling fragment. Once the numbers are fresh it comes back without its
         # trigger (so polling stops) and tells the charts to redraw from the new rollups.
-        # Only today's focus matters here (for the stability warning): one light query.
-        focus = selectors.current_focus_by_team([team.id], _today()).get(team.id)
-        context["numbers"] = _numbers(team, date_range, focus)
-        response = render(request, "teams/detail.html#numbers", context)
-        if not context["numbers"]["pending"]:
+        today = _today()
+        states, _org = selectors.teams_state([team.id], today)
+        key = selectors.team_numbers_key(
+            team=team, state=states.get(team.id), today=today, variant=request.GET.urlencode()
+        )
+        content, pending = _numbers_content(request, key, context, today)
+        response = _fragment_response(request, content)
+        if not pending:
             trigger_client_event(response, "execdash:fresh")
         return response
     if partial == "charts":
@@ -270,6 +273,32 @@ def _team_content(
     computed_at, deflated = numbers["computed_at"], deflate_part(html.encode())
     cache.set(key, (format_ago(computed_at), computed_at, html, deflated), TEAM_CACHE_SECONDS)
     return Content(mark_safe(html), deflated)  # noqa: S308  (rendered by the template engine)
+
+
+def _numbers_content(
+    request: HttpRequest, key: str | None, context: dict[str, Any], today: dt.date
+) -> tuple[Content, bool]:
+    """The numbers fragment and whether a recompute is pending. With nothing pending it is
+    rendered once per state of what it shows (see selectors.team_numbers_key) and the
+    "computed … ago" line is checked on the way out; while one is pending (no key) it is
+    rendered live every time, and polls."""
+    cached = cache.get(key) if key else None
+    if cached is not None:
+        ago, computed_at, html, deflated = cached
+        if format_ago(computed_at) == ago:
+            return Content(mark_safe(html), deflated), False  # noqa: S308  (rendered by the templates)
+    team = context["team"]
+    # Only today's focus matters here (for the stability warning): one light query.
+    focus = selectors.current_focus_by_team([team.id], today).get(team.id)
+    numbers = _numbers(team, context["date_range"], focus)
+    html = _unindent(
+        render_to_string("teams/detail.html#numbers", {**context, "numbers": numbers}, request)
+    )
+    if not key or numbers["pending"]:
+        return Content(mark_safe(html)), numbers["pending"]  # noqa: S308  (rendered by the templates)
+    computed_at, deflated = numbers["computed_at"], deflate_part(html.encode())
+    cache.set(key, (format_ago(computed_at), computed_at, html, deflated), TEAM_CACHE_SECONDS)
+    return Content(mark_safe(html), deflated), False  # noqa: S308  (rendered by the templates)
 
 
 @dataclass(frozen=True)

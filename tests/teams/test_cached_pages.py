@@ -185,6 +185,68 @@ def test_each_range_of_a_team_page_is_its_own(team_seen):
     assert "Last 52 weeks" in team_seen.get(TEAM + "?range=52w", **HX).content.decode()
 
 
+# --- the numbers fragment ---------------------------------------------------------------
+
+NUMBERS = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "team-numbers"}
+
+
+def numbers_of(client, url: str = TEAM):
+    response = client.get(url, **NUMBERS)
+    assert response.status_code == 200
+    return response
+
+
+def test_the_numbers_fragment_is_cached_while_nothing_is_pending(team_seen):
+    first = numbers_of(team_seen)
+    # Session, user, the team, its version, pending writes and today's focus; then the cache.
+    assert queries_of(team_seen, TEAM, **NUMBERS) == 4
+    second = numbers_of(team_seen)
+    assert second.content == first.content
+    assert "execdash:fresh" in second["HX-Trigger"]  # the charts still redraw when it is fresh
+    assert b"every 2s" not in second.content
+
+
+def test_the_numbers_fragment_is_live_and_polls_while_a_recompute_is_pending(team_seen, payments):
+    numbers_of(team_seen)  # cached now
+    incident_create(
+        team=payments,
+        title="Terminals offline",
+        severity="SEV2",
+        started_at=timezone.now() - dt.timedelta(hours=1),
+    )
+    polled = numbers_of(team_seen)
+    assert b'hx-trigger="every 2s"' in polled.content
+    assert b"Recomputing Payments" in polled.content
+    assert "HX-Trigger" not in polled
+    assert queries_of(team_seen, TEAM, **NUMBERS) > 4  # rendered every time, never cached
+
+    rollups_process_dirty()
+    fresh = numbers_of(team_seen)
+    assert b"every 2s" not in fresh.content
+    assert "execdash:fresh" in fresh["HX-Trigger"]
+    assert numbers_of(team_seen).content == fresh.content
+
+
+def test_the_numbers_fragment_follows_todays_focus_and_the_range(team_seen, payments):
+    warning = b"Stability first: Throughput focus while"
+    assert warning in numbers_of(team_seen).content
+    period = payments.focus_periods.get()
+    focus_period_close(period=period, ends_on=timezone.localdate() - dt.timedelta(days=1))
+    assert warning not in numbers_of(team_seen).content
+    days = selectors.DateRange.preset("4w", timezone.localdate()).days
+    four_weeks = numbers_of(team_seen, TEAM + "?range=4w").content
+    assert f" in {days} day".encode() in four_weeks
+    assert four_weeks != numbers_of(team_seen).content
+
+
+def test_the_numbers_fragment_is_sent_gzipped_as_cached(team_seen):
+    plain = numbers_of(team_seen).content
+    for _ in range(2):
+        response = team_seen.get(TEAM, **NUMBERS, HTTP_ACCEPT_ENCODING="gzip")
+        assert response["Content-Encoding"] == "gzip"
+        assert gzip.decompress(response.content) == plain
+
+
 # --- fragments sent compressed as cached ----------------------------------------------------
 
 
