@@ -224,33 +224,34 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
         return render(request, "teams/detail.html#charts", context)
 
     today = _today()
-    page = selectors.team_page(team=team, date_range=date_range, today=today)
     states, _org = selectors.teams_state([team.id], today)
     key = selectors.team_content_key(
         team=team,
-        page=page,
+        focus_rows=selectors.team_focus_rows(team),
         state=states.get(team.id),
         today=today,
         variant=request.GET.urlencode(),
     )
-    content = _team_content(request, key, context, page)
+    content = _team_content(request, key, context, today)
     if fragment:
         return _fragment_response(request, content)
-    context.update(page=page, nav_teams=_nav(nav_teams or []))
+    context.update(nav_teams=_nav(nav_teams or []))
     return _page_response(request, "teams/detail.html", context, content)
 
 
 def _team_content(
-    request: HttpRequest, key: str | None, context: dict[str, Any], page: selectors.TeamPage
+    request: HttpRequest, key: str | None, context: dict[str, Any], today: dt.date
 ) -> Content:
     """A team's page content, rendered once per state of what it shows (see
-    selectors.team_content_key); the "computed … ago" line is checked on the way out."""
+    selectors.team_content_key); the "computed … ago" line is checked on the way out. The
+    focus periods are read in full only to render it."""
     cached = cache.get(key) if key else None
     if cached is not None:
         ago, computed_at, html, deflated = cached
         if format_ago(computed_at) == ago:
             return Content(mark_safe(html), deflated)  # noqa: S308  (rendered by the templates)
     team, date_range = context["team"], context["date_range"]
+    page = selectors.team_page(team=team, date_range=date_range, today=today)
     numbers = _numbers(team, date_range, page.current_focus)
     html = _unindent(
         render_to_string(
