@@ -186,9 +186,20 @@ def _overview_content(
 def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
     fragment = _fragment(request)
     partial = TEAM_FRAGMENTS.get(fragment or "")
-    if partial:
+    today = _today()
+    state: selectors.TeamState | None = None
+    nav_teams: list[Team] | None = None
+    if partial == "charts":
         team = team_for_user(request.user, slug)
-        nav_teams = None
+    elif fragment:
+        # The content and numbers fragments need the team's state: one query gives the team
+        # (a 404 as with team_for_user when the viewer may not see it) and its state.
+        found_teams, states, _org = selectors.visible_teams_state(
+            visible_teams(request.user).filter(slug=slug), today
+        )
+        if not found_teams:
+            raise Http404("No such team")
+        team, state = found_teams[0], states[found_teams[0].id]
     else:
         # The whole page lists the viewer's teams in its navigation anyway: one query gives
         # both, and a team the viewer may not see is a 404 as with team_for_user.
@@ -197,6 +208,8 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
         if found is None:
             raise Http404("No such team")
         team = found
+        states, _org = selectors.teams_state([team.id], today)
+        state = states.get(team.id)
     form, date_range = _range_form(request)
     context: dict[str, Any] = {
         "team": team,
@@ -208,10 +221,8 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
     if partial == "numbers":
         # The polling fragment. Once the numbers are fresh it comes back without its
         # trigger (so polling stops) and tells the charts to redraw from the new rollups.
-        today = _today()
-        states, _org = selectors.teams_state([team.id], today)
         key = selectors.team_numbers_key(
-            team=team, state=states.get(team.id), today=today, variant=request.GET.urlencode()
+            team=team, state=state, today=today, variant=request.GET.urlencode()
         )
         content, pending = _numbers_content(request, key, context, today)
         response = _fragment_response(request, content)
@@ -223,12 +234,10 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
         context["charts"] = selectors.team_charts(team=team, date_range=date_range, periods=periods)
         return render(request, "teams/detail.html#charts", context)
 
-    today = _today()
-    states, _org = selectors.teams_state([team.id], today)
     key = selectors.team_content_key(
         team=team,
         focus_rows=selectors.team_focus_rows(team),
-        state=states.get(team.id),
+        state=state,
         today=today,
         variant=request.GET.urlencode(),
     )

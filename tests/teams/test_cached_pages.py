@@ -19,7 +19,7 @@ from apps.incidents.models import Incident
 from apps.incidents.services import incident_create, incident_resolve
 from apps.metrics.rollups import rollups_process_dirty, rollups_recompute_all
 from apps.teams import selectors
-from tests.factories import IncidentFactory, focus_kind
+from tests.factories import IncidentFactory, UserFactory, focus_kind
 from tests.teams.conftest import days_ago
 
 pytestmark = pytest.mark.django_db
@@ -141,10 +141,10 @@ def team_seen(client, manager, payments_history):
 
 
 def test_a_second_view_of_a_team_reads_its_content_from_the_cache(team_seen):
-    # Session, user, teams (or the one team), focus periods, the team's version and pending
-    # writes.
+    # Session, user, teams, the team's version and pending writes, its focus periods.
     assert queries_of(team_seen, TEAM) == 5
-    assert queries_of(team_seen, TEAM, **HX) == 5
+    # A fragment reads the team with its version and pending writes in one query.
+    assert queries_of(team_seen, TEAM, **HX) == 4
 
 
 def test_an_incident_reaches_the_team_page_at_once_and_after_the_worker(team_seen, payments):
@@ -198,8 +198,9 @@ def numbers_of(client, url: str = TEAM):
 
 def test_the_numbers_fragment_is_cached_while_nothing_is_pending(team_seen):
     first = numbers_of(team_seen)
-    # Session, user, the team, its version, pending writes and today's focus; then the cache.
-    assert queries_of(team_seen, TEAM, **NUMBERS) == 4
+    # Session, user, and the team with its version, pending writes and today's focus; then
+    # the cache.
+    assert queries_of(team_seen, TEAM, **NUMBERS) == 3
     second = numbers_of(team_seen)
     assert second.content == first.content
     assert "execdash:fresh" in second["HX-Trigger"]  # the charts still redraw when it is fresh
@@ -218,7 +219,7 @@ def test_the_numbers_fragment_is_live_and_polls_while_a_recompute_is_pending(tea
     assert b'hx-trigger="every 2s"' in polled.content
     assert b"Recomputing Payments" in polled.content
     assert "HX-Trigger" not in polled
-    assert queries_of(team_seen, TEAM, **NUMBERS) > 4  # rendered every time, never cached
+    assert queries_of(team_seen, TEAM, **NUMBERS) > 3  # rendered every time, never cached
 
     rollups_process_dirty()
     fresh = numbers_of(team_seen)
@@ -291,3 +292,10 @@ def test_a_page_that_cannot_be_cached_is_compressed_as_usual(client, manager, pa
     assert response["Content-Encoding"] == "gzip"
     assert b"Queue stuck" not in gzip.decompress(response.content)  # cards only, no titles
     assert b"Some numbers are being recomputed" in gzip.decompress(response.content)
+
+
+@pytest.mark.parametrize("target", ["content", "team-numbers", "team-charts"])
+def test_a_team_fragment_the_viewer_may_not_see_is_a_404(client, payments_history, target):
+    client.force_login(UserFactory())
+    response = client.get(TEAM, HTTP_HX_REQUEST="true", HTTP_HX_TARGET=target)
+    assert response.status_code == 404
