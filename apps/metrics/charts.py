@@ -399,6 +399,44 @@ def _plural(n: int, word: str) -> str:
     return word if n == 1 else f"{word}s"
 
 
+def _median_p90_traces(weeks: Sequence[Week], prefix: str) -> list[Any]:
+    """A duration metric's weekly median (line and points) and p90 (dashed), in hours, with
+    the median, p90 and n of each week in the hover. `prefix` names the Week fields
+    (`ttr`, `lead`)."""
+    x = [w.week_start.isoformat() for w in weeks]
+    medians = [getattr(w, f"{prefix}_median") for w in weeks]
+    p90s = [getattr(w, f"{prefix}_p90") for w in weeks]
+    hover = [
+        f"{_week_label(w.week_start)}<br>median {format_duration(median)}"
+        f"<br>p90 {format_duration(p90)}<br>n = {getattr(w, f'{prefix}_n')}"
+        for w, median, p90 in zip(weeks, medians, p90s, strict=True)
+    ]
+    common = {
+        "x": x,
+        "text": hover,
+        "hovertemplate": "%{text}<extra></extra>",
+        "connectgaps": False,
+    }
+    return [
+        _weekly(
+            go.Scatter,
+            name="median",
+            y=[_hours(v) for v in medians],
+            mode="lines+markers",
+            line={"color": BLUE, "width": 2},
+            **common,
+        ),
+        _weekly(
+            go.Scatter,
+            name="p90",
+            y=[_hours(v) for v in p90s],
+            mode="lines",
+            line={"color": BLUE, "width": 1.5, "dash": "dash"},
+            **common,
+        ),
+    ]
+
+
 def time_to_restore_chart(
     *,
     weeks: Sequence[Week],
@@ -408,36 +446,7 @@ def time_to_restore_chart(
     end: dt.date,
     tz: dt.tzinfo | None = None,
 ) -> Chart:
-    x = [w.week_start.isoformat() for w in weeks]
-    hover = [
-        f"{_week_label(w.week_start)}<br>median {format_duration(w.ttr_median)}"
-        f"<br>p90 {format_duration(w.ttr_p90)}<br>n = {w.ttr_n}"
-        for w in weeks
-    ]
-    traces = [
-        _weekly(
-            go.Scatter,
-            name="median",
-            x=x,
-            y=[_hours(w.ttr_median) for w in weeks],
-            mode="lines+markers",
-            line={"color": BLUE, "width": 2},
-            text=hover,
-            hovertemplate="%{text}<extra></extra>",
-            connectgaps=False,
-        ),
-        _weekly(
-            go.Scatter,
-            name="p90",
-            x=x,
-            y=[_hours(w.ttr_p90) for w in weeks],
-            mode="lines",
-            line={"color": BLUE, "width": 1.5, "dash": "dash"},
-            text=hover,
-            hovertemplate="%{text}<extra></extra>",
-            connectgaps=False,
-        ),
-    ]
+    traces = _median_p90_traces(weeks, "ttr")
     layout = _layout(title="Time to restore", start=start, end=end, bands=bands, y_title="hours")
     medians = [w.ttr_median for w in weeks if w.ttr_median is not None]
     samples = sum(w.ttr_n for w in weeks)
@@ -594,36 +603,7 @@ def lead_time_chart(
     end: dt.date,
     tz: dt.tzinfo | None = None,
 ) -> Chart:
-    x = [w.week_start.isoformat() for w in weeks]
-    hover = [
-        f"{_week_label(w.week_start)}<br>median {format_duration(w.lead_median)}"
-        f"<br>p90 {format_duration(w.lead_p90)}<br>n = {w.lead_n}"
-        for w in weeks
-    ]
-    traces = [
-        _weekly(
-            go.Scatter,
-            name="median",
-            x=x,
-            y=[_hours(w.lead_median) for w in weeks],
-            mode="lines+markers",
-            line={"color": BLUE, "width": 2},
-            text=hover,
-            hovertemplate="%{text}<extra></extra>",
-            connectgaps=False,
-        ),
-        _weekly(
-            go.Scatter,
-            name="p90",
-            x=x,
-            y=[_hours(w.lead_p90) for w in weeks],
-            mode="lines",
-            line={"color": BLUE, "width": 1.5, "dash": "dash"},
-            text=hover,
-            hovertemplate="%{text}<extra></extra>",
-            connectgaps=False,
-        ),
-    ]
+    traces = _median_p90_traces(weeks, "lead")
     layout = _layout(title="Lead time", start=start, end=end, bands=bands, y_title="hours")
     medians = [w.lead_median for w in weeks if w.lead_median is not None]
     samples = sum(w.lead_n for w in weeks)
