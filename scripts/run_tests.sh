@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The pytest part of `make test`: the suite on SQLite, then again on PostgreSQL.
+# The pytest part of `make test`: the suite on SQLite, the browser journeys, then the suite again on PostgreSQL.
 #
 # Outside CI an unreachable PostgreSQL skips the second pass with a loud warning; with
 # CI=true it fails the run. Extra arguments go to both pytest runs.
@@ -14,22 +14,38 @@ case "${CI:-}" in 1|true|TRUE|True|yes) in_ci=1 ;; *) in_ci=0 ;; esac
 banner() { printf '\n==== %s ====\n' "$*"; }
 loud() { printf '\n%s\n!!!! %s\n%s\n\n' "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!" "$*" "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; }
 
+# Each pass has a hard limit, so a hang fails the run with a message (and, from pytest's
+# faulthandler_timeout, every thread's stack) instead of stalling it.
+PASS_LIMIT="${TEST_PASS_LIMIT:-1200}"
+
 # pytest exits 5 when it collected nothing: say so, and do not count it as a failure.
 run_pytest() {
-    "$PY" -m pytest "$@"
+    timeout --signal=TERM --kill-after=30 "$PASS_LIMIT" "$PY" -m pytest "$@"
     local rc=$?
-    if [ "$rc" -eq 5 ]; then
-        loud "pytest selected no tests for: $*"
-        return 0
-    fi
+    case "$rc" in
+        5) loud "pytest selected no tests for: $*"; return 0 ;;
+        124) loud "pytest exceeded ${PASS_LIMIT} s and was stopped: $*" ;;
+    esac
     return "$rc"
 }
 
 mkdir -p var/staticfiles test-artifacts
 
-banner "pytest on SQLite (tasks in-process; browser tests included)"
-(unset DATABASE_URL REDIS_URL; run_pytest -m "not postgres and not services" "$@")
+banner "pytest on SQLite (tasks in-process)"
+(unset DATABASE_URL REDIS_URL; run_pytest -m "not postgres and not services and not browser" "$@")
 sqlite_rc=$?
+
+# The browser journeys: Debian's Chromium against the live server, on SQLite. A journey
+# that fails is run once more, loudly, since a loaded machine can starve the browser; a
+# journey that fails twice fails the run.
+banner "pytest browser journeys (Playwright + Chromium, SQLite)"
+(unset DATABASE_URL REDIS_URL; PASS_LIMIT=600 run_pytest tests/browser -m browser "$@")
+browser_rc=$?
+if [ "$browser_rc" -ne 0 ]; then
+    loud "browser journeys failed (exit $browser_rc); running the failed ones once more"
+    (unset DATABASE_URL REDIS_URL; PASS_LIMIT=600 run_pytest tests/browser -m browser --last-failed "$@")
+    browser_rc=$?
+fi
 
 pg_reachable() {
     "$PY" - "$PG_URL" <<'PYEOF' >/dev/null 2>&1
@@ -60,12 +76,12 @@ else
 !!!! TEST_DATABASE_URL, and run make test again."
 fi
 
-if [ "$sqlite_rc" -ne 0 ] || [ "$pg_rc" -ne 0 ]; then
-    banner "FAILED: SQLite pass exit $sqlite_rc, PostgreSQL pass exit $pg_rc"
+if [ "$sqlite_rc" -ne 0 ] || [ "$browser_rc" -ne 0 ] || [ "$pg_rc" -ne 0 ]; then
+    banner "FAILED: SQLite pass exit $sqlite_rc, browser journeys exit $browser_rc, PostgreSQL pass exit $pg_rc"
     exit 1
 fi
 if [ "$pg_ran" -eq 1 ]; then
-    banner "both passes green"
+    banner "all passes green"
 else
-    banner "SQLite pass green; the PostgreSQL pass was SKIPPED (see above)"
+    banner "SQLite and browser passes green; the PostgreSQL pass was SKIPPED (see above)"
 fi
