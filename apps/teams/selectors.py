@@ -124,9 +124,16 @@ def _day(value: dt.date) -> str:
     return f"{value.day} {value:%b %Y}"
 
 
-def preset_links(current: DateRange) -> list[dict[str, Any]]:
+def preset_links(current: DateRange, extra: str = "") -> list[dict[str, Any]]:
+    """The preset ranges as links; `extra` (a query string) is kept on each of them."""
+    tail = f"&{extra}" if extra else ""
     return [
-        {"key": key, "label": label, "query": f"range={key}", "active": current.preset_key == key}
+        {
+            "key": key,
+            "label": label,
+            "query": f"range={key}{tail}",
+            "active": current.preset_key == key,
+        }
         for key, (_weeks, label) in PRESETS.items()
     ]
 
@@ -304,6 +311,10 @@ class TeamCard:
     numbers: list[CardNumber] = field(default_factory=list)
     computed_at: dt.datetime | None = None
     url: str = ""
+
+    @property
+    def needs_attention(self) -> bool:
+        return bool(self.open_severe or self.warnings or self.revisit_due)
 
     @property
     def attention(self) -> tuple[bool, bool, bool, str]:
@@ -487,6 +498,7 @@ class OverviewState:
     pending: bool
     cards_key: str | None  # None: the cards must be built (writes wait for the worker)
     content_key: str | None  # the same for the whole page content of this `variant`
+    cards_shown: int | None = None  # the first cards shown; None: every card
     cached_cards: Any = None  # what the view cached under these keys, if anything
     cached_content: Any = None
 
@@ -592,13 +604,18 @@ def _part_key(kind: str, scope: int, version: str, date_range: DateRange) -> str
 
 
 def _cards_key(
-    *, teams: Sequence[Team], states: dict[int, TeamState], date_range: DateRange, today: dt.date
+    *,
+    teams: Sequence[Team],
+    states: dict[int, TeamState],
+    date_range: DateRange,
+    today: dt.date,
+    cards_shown: int | None = None,
 ) -> str:
     """Everything the cards show is a function of this key. The numbers and the open
     incidents follow the teams' versions: every write leaves a dirty bucket until the worker
     has recomputed the team and bumped its version, and while one is left the cards are not
     cached. Focus periods change without a recompute, so their signature is in the key."""
-    parts = [date_range.query, str(today)]
+    parts = [date_range.query, str(today), f"shown={cards_shown}"]
     for team in teams:
         state = states[team.id]
         parts.append(f"{team.id}|{team.slug}|{team.name}|{state.version}|{state.focus or '-'}")
@@ -639,6 +656,7 @@ def overview_state(
     date_range: DateRange,
     today: dt.date,
     variant: str = "",
+    cards_shown: int | None = None,
 ) -> OverviewState:
     """The overview's every-request reads: the teams (the viewer's visible teams, a queryset)
     with their states, in one query; and from the cache (one read) the organization's
@@ -655,7 +673,13 @@ def overview_state(
     pending = any(state.pending for state in states.values())
     cacheable = not pending and all(t.id in versions for t in teams)
     cards_key = (
-        _cards_key(teams=teams, states=states, date_range=date_range, today=today)
+        _cards_key(
+            teams=teams,
+            states=states,
+            date_range=date_range,
+            today=today,
+            cards_shown=cards_shown,
+        )
         if cacheable
         else None
     )
@@ -682,6 +706,7 @@ def overview_state(
         pending=pending,
         cards_key=cards_key,
         content_key=content_key,
+        cards_shown=cards_shown,
         cached_cards=cached.get(cards_key) if cards_key else None,
         cached_content=cached.get(content_key) if content_key else None,
     )

@@ -36,6 +36,10 @@ from apps.teams.forms import DateRangeForm
 from apps.teams.models import Team
 
 TEAM_CACHE_SECONDS = 600
+# The overview shows this many team cards, most in need of attention first; the rest are
+# one click away ("Show all N teams", `?teams=all`). The navigation lists NAV_TEAMS teams.
+OVERVIEW_FIRST_CARDS = 24
+NAV_TEAMS = 12  # templates/base.html slices the list at the same number
 ACCEPTS_GZIP = re.compile(r"\bgzip\b")
 
 
@@ -120,11 +124,13 @@ def _range_form(request: HttpRequest) -> tuple[DateRangeForm, selectors.DateRang
 def overview(request: HttpRequest) -> HttpResponse:
     form, date_range = _range_form(request)
     admin = is_org_admin(request.user)
+    show_all = request.GET.get("teams") == "all"
     state = selectors.overview_state(
         teams=visible_teams(request.user),
         date_range=date_range,
         today=_today(),
         variant=f"{request.GET.urlencode()}|{admin}",
+        cards_shown=None if show_all else OVERVIEW_FIRST_CARDS,
     )
     definitions_url = reverse("teams:definitions")
     context: dict[str, Any] = {
@@ -132,7 +138,8 @@ def overview(request: HttpRequest) -> HttpResponse:
         "date_range": date_range,
         "range_form": form,
         "range_error": form.error_text(),
-        "presets": selectors.preset_links(date_range),
+        "presets": selectors.preset_links(date_range, extra="teams=all" if show_all else ""),
+        "show_all_teams": show_all,
         "nav_teams": _nav(state.teams),  # the navigation lists the same teams: no second query
         "team": None,  # no team is the current one (and the navigation need not look it up)
         "is_org_admin": admin,
@@ -158,10 +165,20 @@ def _overview_content(
             return Content(mark_safe(html), deflated)  # noqa: S308  (rendered by the templates)
     cards = state.cached_cards
     if cards is None and state.teams:
+        every_card = selectors.overview_cards(state)
+        shown = every_card if state.cards_shown is None else every_card[: state.cards_shown]
         cards = _unindent(
             render_to_string(
                 "teams/overview.html#cards",
-                {"cards": selectors.overview_cards(state), **context},
+                {
+                    "cards": shown,
+                    "hidden_cards": len(every_card) - len(shown),
+                    "hidden_attention": sum(
+                        1 for card in every_card[len(shown) :] if card.needs_attention
+                    ),
+                    "all_teams_query": f"{state.date_range.query}&teams=all",
+                    **context,
+                },
                 request,
             )
         )
@@ -322,8 +339,13 @@ class NavTeam:
 
 
 def _nav(teams: list[Team]) -> list[NavTeam]:
+    """The navigation's teams: the first NAV_TEAMS by name, and one more to tell that the
+    list goes on (the template then links the overview of all of them)."""
     pattern = reverse("teams:detail", kwargs={"slug": selectors.SLUG_SENTINEL})
-    return [NavTeam(t.pk, t.name, pattern.replace(selectors.SLUG_SENTINEL, t.slug)) for t in teams]
+    return [
+        NavTeam(t.pk, t.name, pattern.replace(selectors.SLUG_SENTINEL, t.slug))
+        for t in teams[: NAV_TEAMS + 1]
+    ]
 
 
 def _today() -> dt.date:

@@ -342,6 +342,7 @@ def _counts(client, admin, n_teams: int) -> dict[str, tuple[int, int]]:
     return {
         "overview": _count(client, "/"),
         "overview fragment": _count(client, "/?range=4w", **hx("content")),
+        "overview, every team": _count(client, "/?range=26w&teams=all"),
         "overview custom": _count(client, "/?start=2025-01-01&end=2025-06-30"),
         "team page": _count(client, team_url(team)),
         "team content": _count(client, team_url(team, "range=52w"), **hx("content")),
