@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.servers.basehttp import WSGIServer
+from django.test import testcases
 
 from tests.conftest import CHROMIUM
 from tests.factories import PASSWORD
@@ -27,6 +29,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 os.environ.setdefault("DJANGO_LIVE_TEST_SERVER_ADDRESS", "127.0.0.1")
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+VAR = Path(__file__).resolve().parents[2] / "var"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -39,6 +42,47 @@ CHROMIUM_ARGS = [
     "--disable-extensions",
     "--headless",
 ]
+
+
+class _LiveServerThread(testcases.LiveServerThread):
+    """The live server, one request at a time while its request threads would share the
+    test's in-memory SQLite connection.
+
+    Django hands every request thread the test's connection to an in-memory database. One
+    sqlite3 connection used by two threads deadlocks when one of them runs a query that
+    calls a Python SQL function (the metrics register some on SQLite): it holds the
+    connection's mutex and waits for the GIL, while the other holds the GIL and waits for
+    the mutex. Seen as a journey that never ended, with the team page's incident and release
+    panels loading side by side. On a database file (the browser pass of `make test`, see
+    django_db_modify_db_settings) each request thread opens its own connection and requests
+    run in parallel, as in production.
+    """
+
+    def _create_server(self, connections_override: Any = None) -> Any:
+        if connections_override:
+            return WSGIServer(
+                (self.host, self.port),
+                testcases.QuietWSGIRequestHandler,
+                allow_reuse_address=False,
+            )
+        return super()._create_server(connections_override=connections_override)
+
+
+# pytest-django's live_server looks LiveServerThread up in this module when it starts one.
+testcases.LiveServerThread = _LiveServerThread  # type: ignore[misc]
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """On SQLite the journeys use a database file (in WAL mode, as `make run` does) instead
+    of the in-memory one: the live server's request threads then each open their own
+    connection rather than all sharing the test's."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"].endswith("sqlite3"):
+        VAR.mkdir(exist_ok=True)
+        database.setdefault("TEST", {})["NAME"] = str(VAR / "test-browser.sqlite3")
 
 
 @pytest.fixture(scope="session")
