@@ -47,6 +47,20 @@
     }
   }
 
+  // On a narrow screen the legend goes under the plot (above it, it would cover the title)
+  // and the band labels are left to the focus timeline above the charts.
+  var NARROW = 640;
+  function fitToWidth(layout, width) {
+    if (!width || width >= NARROW) {
+      return layout;
+    }
+    layout.legend = { orientation: "h", x: 0, xanchor: "left", y: -0.22, yanchor: "top" };
+    layout.margin = Object.assign({}, layout.margin, { l: 44, r: 44, t: 40, b: 120 });
+    layout.height = (layout.height || 280) + 90;
+    layout.annotations = [];
+    return layout;
+  }
+
   function draw(element) {
     if (!window.Plotly) {
       return;
@@ -61,7 +75,8 @@
     }
     // A restored history snapshot may hold a stale drawing: start from an empty element.
     element.textContent = "";
-    window.Plotly.newPlot(element, figure.data || [], figure.layout || {}, CONFIG).then(
+    var layout = fitToWidth(figure.layout || {}, element.clientWidth);
+    window.Plotly.newPlot(element, figure.data || [], layout, CONFIG).then(
       function (plot) {
         plot.on("plotly_click", followMarker);
         element.setAttribute("data-drawn", "true");

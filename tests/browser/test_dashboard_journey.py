@@ -124,3 +124,30 @@ def _copy_for_readme() -> None:
     DOCS.mkdir(exist_ok=True)
     shutil.copyfile(artifacts / "dashboard-overview.png", DOCS / "overview.png")
     shutil.copyfile(artifacts / "dashboard-team.png", DOCS / "team.png")
+
+
+def test_the_team_page_fits_a_phone(page, live_server, login, demo):
+    manager = UserFactory(username="erin.manager", first_name="Erin")
+    MembershipFactory(user=manager, team=demo[0], role=Membership.Role.MANAGER)
+    payments = Team.objects.get(slug="payments")
+    MembershipFactory(user=manager, team=payments, role=Membership.Role.MANAGER)
+
+    page.set_viewport_size({"width": 360, "height": 740})
+    login(page, live_server, manager)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.goto(f"{live_server.url}/teams/payments/")
+    for slug in CHARTS:
+        page.locator(f'[data-plotly="figure-{slug}"][data-drawn="true"] svg').first.wait_for()
+    page.locator('[data-embed="incidents"]').wait_for(state="detached")  # the panels loaded
+    page.locator("#incident-rows").wait_for()
+    # Nothing is wider than the screen: the tables scroll inside their panels.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    for slug in CHARTS:
+        chart = page.locator(f"#chart-{slug}")
+        legend = chart.locator(".legend").first.bounding_box()
+        x_axis = chart.locator(".xaxislayer-above").first.bounding_box()
+        assert legend["y"] >= x_axis["y"] + x_axis["height"] - 1, slug  # under the plot
+        assert chart.locator(".annotation-text").count() == 0  # labels: the timeline's
+    assert page.locator(".timeline-band", has_text="Throughput").count() == 1
+    screenshot(page, "dashboard-team-phone")
+    assert_clean(page)
