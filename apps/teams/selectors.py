@@ -486,8 +486,8 @@ class OrgTotals:
 @dataclass
 class OverviewState:
     """What the overview reads on every request: one query for the teams with their
-    versions, pending writes and current focus, and one cache read; the cards are built from
-    it (see overview_cards) only when the cache holds nothing under `cards_key`."""
+    versions, pending writes and current focus, and one or two cache reads; the cards are
+    built from it (see overview_cards) only when the cache holds nothing under `cards_key`."""
 
     date_range: DateRange
     today: dt.date
@@ -660,9 +660,9 @@ def overview_state(
 ) -> OverviewState:
     """The overview's every-request reads: the teams (the viewer's visible teams, a queryset)
     with their states, in one query; and from the cache (one read) the organization's
-    totals, the cards and the content cached for `variant` (what else the content depends
-    on: the query string as typed, the viewer's role). On a miss, the totals' window
-    answers."""
+    totals and the content cached for `variant` (what else the content depends on: the
+    query string as typed, the viewer's role), and the cards when that content is not there
+    (a second read). On a miss, the totals' window answers."""
     if isinstance(teams, QuerySet):
         teams, states, org_version = visible_teams_state(teams, today)
     else:
@@ -689,8 +689,12 @@ def overview_state(
         if cards_key and org_version
         else None
     )
-    wanted = [key for key in (org_key, cards_key, content_key) if key]
+    # The cards are read only when the content is not cached: for a large organization they
+    # are most of what the cache holds for this page.
+    wanted = [key for key in (org_key, content_key) if key]
     cached = cache.get_many(wanted) if wanted else {}
+    if cards_key and (not content_key or content_key not in cached):
+        cached[cards_key] = cache.get(cards_key)
     org = cached.get(org_key) if org_key else None
     if org is None:
         org = _org_totals(date_range)
