@@ -540,11 +540,13 @@ def _state_sql(where: str) -> str:
     def table(model: Any) -> str:
         return connection.ops.quote_name(model._meta.db_table)
 
-    version = "SELECT v.id || '.' || v.version FROM {sv} v WHERE v.scope = {scope}"
+    # The teams' versions are joined (one hash for all of them); a correlated subquery per
+    # team cost 2 ms for 200 teams.
     return f"""
         SELECT t.id, t.name, t.slug,
-            ({version.format(sv=table(ScopeVersion), scope="t.id")}),
-            ({version.format(sv=table(ScopeVersion), scope=ORG_SCOPE)}),
+            tv.id || '.' || tv.version,
+            (SELECT v.id || '.' || v.version FROM {table(ScopeVersion)} v
+                WHERE v.scope = {ORG_SCOPE}),
             EXISTS (SELECT 1 FROM {table(DirtyBucket)} d WHERE d.team_id = t.id),
             (SELECT f.id || '|' || k.slug || '|' || k.name || '|'
                     || COALESCE(CAST(f.revisit_on AS TEXT), '')
@@ -553,6 +555,7 @@ def _state_sql(where: str) -> str:
                     AND (f.ends_on IS NULL OR f.ends_on >= %s)
                 ORDER BY f.starts_on DESC LIMIT 1)
         FROM {table(Team)} t
+            LEFT JOIN {table(ScopeVersion)} tv ON tv.scope = t.id
         WHERE {where}
         ORDER BY t.name, t.id
     """  # noqa: S608  (table names from the models, `where` from the ORM; values are parameters)
