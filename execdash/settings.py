@@ -222,7 +222,7 @@ EXECDASH_RECOMPUTE_DELAY_SECONDS = float(env("EXECDASH_RECOMPUTE_DELAY_SECONDS",
 
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        {"BACKEND": "apps.core.cache.ExecdashRedisCache", "LOCATION": REDIS_URL}
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
