@@ -6,10 +6,13 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
+# The navigation lists this many of the viewer's teams, then links the overview of all of
+# them; templates/base.html slices the list at the same number.
+NAV_TEAMS = 12
+
 
 def execdash(request: HttpRequest) -> dict[str, Any]:
     from apps.core.permissions import is_org_admin, visible_teams
-    from apps.teams.views import NAV_TEAMS
 
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
+from apps.core.context_processors import NAV_TEAMS
 from apps.core.permissions import is_org_admin, team_for_user, visible_teams
 from apps.core.templatetags.formatting import format_ago
 from apps.core.timezones import org_tz
@@ -37,9 +38,8 @@ from apps.teams.models import Team
 
 TEAM_CACHE_SECONDS = 600
 # The overview shows this many team cards, most in need of attention first; the rest are
-# one click away ("Show all N teams", `?teams=all`). The navigation lists NAV_TEAMS teams.
+# one click away ("Show all N teams", `?teams=all`).
 OVERVIEW_FIRST_CARDS = 24
-NAV_TEAMS = 12  # templates/base.html slices the list at the same number
 ACCEPTS_GZIP = re.compile(r"\bgzip\b")
 
 

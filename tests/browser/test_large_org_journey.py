@@ -7,8 +7,9 @@ import re
 
 import pytest
 
+from apps.core.context_processors import NAV_TEAMS
 from apps.incidents.models import Incident
-from apps.teams.views import NAV_TEAMS, OVERVIEW_FIRST_CARDS
+from apps.teams.views import OVERVIEW_FIRST_CARDS
 from tests.browser.conftest import assert_clean, screenshot
 from tests.factories import AdminFactory, IncidentFactory, TeamFactory
 from tests.teams.conftest import days_ago
