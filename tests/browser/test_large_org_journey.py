@@ -8,11 +8,10 @@ import re
 import pytest
 
 from apps.core.context_processors import NAV_TEAMS
-from apps.incidents.models import Incident
 from apps.teams.views import OVERVIEW_FIRST_CARDS
 from tests.browser.conftest import assert_clean, screenshot
-from tests.factories import AdminFactory, IncidentFactory, TeamFactory
-from tests.teams.conftest import days_ago
+from tests.factories import AdminFactory
+from tests.teams.conftest import large_org
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -20,16 +19,7 @@ TEAMS = OVERVIEW_FIRST_CARDS + 4
 
 
 def test_an_admin_opens_every_team_of_a_large_organization(page, live_server, login):
-    for i in range(TEAMS - 1):
-        TeamFactory(name=f"Team {i:03d}", slug=f"team-{i:03d}")
-    zulu = TeamFactory(name="Zulu", slug="zulu")
-    IncidentFactory(
-        team=zulu,
-        severity=Incident.Severity.SEV1,
-        started_at=days_ago(0, hours=2),
-        detected_at=days_ago(0, hours=2),
-        resolved_at=None,
-    )
+    large_org(TEAMS)
     admin = AdminFactory(username="dana.director")
 
     login(page, live_server, admin)

@@ -65,6 +65,23 @@ def build_org(n_teams: int) -> list:
     return teams
 
 
+def open_incident(team, severity: str, hours_ago: float = 3) -> Incident:
+    """An incident of `team` still open, begun `hours_ago`."""
+    began = days_ago(0, hours=hours_ago)
+    return IncidentFactory(
+        team=team, severity=severity, started_at=began, detected_at=began, resolved_at=None
+    )
+
+
+def large_org(n_teams: int) -> list:
+    """`n_teams` teams without history: "Team 000"... and, last by name but first by
+    attention, "Zulu" with an open SEV1."""
+    teams = [TeamFactory(name=f"Team {i:03d}", slug=f"team-{i:03d}") for i in range(n_teams - 1)]
+    zulu = TeamFactory(name="Zulu", slug="zulu")
+    open_incident(zulu, Incident.Severity.SEV1)
+    return [*teams, zulu]
+
+
 @pytest.fixture
 def admin(db):
     return AdminFactory(username="director")

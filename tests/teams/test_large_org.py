@@ -10,8 +10,8 @@ import pytest
 from apps.core.context_processors import NAV_TEAMS
 from apps.incidents.models import Incident
 from apps.teams.views import OVERVIEW_FIRST_CARDS
-from tests.factories import IncidentFactory, MembershipFactory, TeamFactory
-from tests.teams.conftest import days_ago
+from tests.factories import MembershipFactory, TeamFactory
+from tests.teams.conftest import large_org, open_incident
 
 pytestmark = pytest.mark.django_db
 
@@ -21,17 +21,7 @@ MORE = OVERVIEW_FIRST_CARDS + 6
 
 @pytest.fixture
 def many_teams(db):
-    teams = [TeamFactory(name=f"Team {i:03d}", slug=f"team-{i:03d}") for i in range(MORE - 1)]
-    # Last by name, first by attention: an open SEV1.
-    zulu = TeamFactory(name="Zulu", slug="zulu")
-    IncidentFactory(
-        team=zulu,
-        severity=Incident.Severity.SEV1,
-        started_at=days_ago(0, hours=3),
-        detected_at=days_ago(0, hours=3),
-        resolved_at=None,
-    )
-    return [*teams, zulu]
+    return large_org(MORE)
 
 
 def _cards(html: str) -> list[str]:
@@ -66,13 +56,7 @@ def test_show_all_lists_every_team_and_keeps_it_across_ranges(client, admin, man
 def test_the_hidden_teams_that_need_attention_are_counted(client, admin, many_teams):
     # Every team but one has an open SEV2: the cards cut at the limit still need attention.
     for team in many_teams[:-1]:
-        IncidentFactory(
-            team=team,
-            severity=Incident.Severity.SEV2,
-            started_at=days_ago(1),
-            detected_at=days_ago(1),
-            resolved_at=None,
-        )
+        open_incident(team, Incident.Severity.SEV2, hours_ago=24)
     client.force_login(admin)
     html = client.get("/").content.decode()
     assert len(_cards(html)) == OVERVIEW_FIRST_CARDS
