@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("apps.teams.urls")),
     path("teams/<slug:slug>/incidents/", include("apps.incidents.urls")),
     path("teams/<slug:slug>/releases/", include("apps.releases.urls")),
+    path("teams/<slug:slug>/focus/", include("apps.dashboard.focus_urls")),
     path("teams/<slug:slug>/freshness/", core_views.team_freshness, name="team_freshness"),
     path("api/", include("apps.api.urls")),
     path("settings/tokens/", include("apps.api.web_urls")),
