@@ -95,11 +95,10 @@ def overlap_message(other: FocusPeriod) -> str:
 
 class FocusOverlapError(ValidationError):
     """The proposal overlaps `other`. `errors` may carry the proposal's other field errors,
-    so a form shows every problem at once; `only_overlap` tells the API it is a conflict."""
+    so a form shows every problem at once."""
 
     def __init__(self, other: FocusPeriod, errors: dict[str, list[str]] | None = None) -> None:
         self.other = other
-        self.only_overlap = not errors
         merged = {field: list(messages) for field, messages in (errors or {}).items()}
         merged.setdefault("starts_on", []).append(overlap_message(other))
         super().__init__(merged)

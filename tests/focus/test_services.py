@@ -140,7 +140,6 @@ def test_overlap_names_the_period_and_keeps_other_errors(team, manager):
     assert caught.value.other == first
     assert f"(id {first.id})" in caught.value.message_dict["starts_on"][0]
     assert "rationale" in caught.value.message_dict
-    assert not caught.value.only_overlap
     assert FocusPeriod.objects.count() == 1
 
 

@@ -9,7 +9,7 @@ from apps.api.auth import require_admin, team_for_token, token_of
 from apps.api.errors import ApiError, Conflict
 from apps.api.schemas import Error, FocusPeriodIn, FocusPeriodOut, TeamSlug
 from apps.focus.models import FocusKind, FocusPeriod
-from apps.focus.services import FocusOverlapError, focus_period_propose
+from apps.focus.services import FocusOverlapError, focus_period_create
 
 router = Router(tags=["focus periods"])
 
@@ -47,11 +47,8 @@ def list_focus_periods(request: HttpRequest, query: Query[FocusQuery]) -> list[F
     summary="Declare a focus period (organization token)",
 )
 def create_focus_period(request: HttpRequest, payload: FocusPeriodIn) -> Status[FocusPeriod]:
-    """201 with the period (status `proposed`, waiting for sign-off). A period overlapping
-    another of the same team is a 409 naming the one it overlaps. Success signals are a
-    metric, a comparator and a target in the metric's unit (`{"metric": "time_to_restore",
-    "comparator": "<", "target": "4 h"}`; `"target": "< 4 h"` works too); they are stored
-    as numbers."""
+    """201 with the period (status `proposed`). A period overlapping another of the same
+    team is a 409 naming the one it overlaps."""
     token = token_of(request)
     require_admin(token, "Declaring a focus period")
     team = team_for_token(token, payload.team)
@@ -65,7 +62,7 @@ def create_focus_period(request: HttpRequest, payload: FocusPeriodIn) -> Status[
             {"kind": [f"Unknown kind '{payload.kind}'; one of: {known}."]},
         )
     try:
-        period = focus_period_propose(
+        period = focus_period_create(
             team=team,
             kind=kind,
             starts_on=payload.starts_on,
@@ -74,10 +71,8 @@ def create_focus_period(request: HttpRequest, payload: FocusPeriodIn) -> Status[
             revisit_on=payload.revisit_on,
             tradeoff=payload.tradeoff,
             tradeoff_metrics=payload.tradeoff_metrics,
-            success_signals=[s.model_dump(exclude_none=True) for s in payload.success_signals],
+            success_signals=[s.model_dump() for s in payload.success_signals],
         )
     except FocusOverlapError as exc:
-        if not exc.only_overlap:
-            raise  # other fields are wrong too: a 422 naming each of them
         raise Conflict(exc.message_dict) from exc
     return Status(201, _periods().get(pk=period.pk))
