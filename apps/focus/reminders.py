@@ -91,7 +91,8 @@ def _message(period: FocusPeriod, kind: str, recipient: Any, today: dt.date) -> 
         headline = "Revisit due today" if days == 0 else f"Revisit due since {days} day(s)"
         ask = "Keep it with a new revisit date, change it, or close it, with a note."
     else:
-        since = timezone.localdate(period.proposed_at) if period.proposed_at else today
+        proposed_at = period.proposed_at or period.created_at
+        since = timezone.localdate(proposed_at) if proposed_at else today
         days = (today - since).days
         subject = f"Waiting for sign-off: {period.team.name}'s {period.kind.name.lower()} focus"
         headline = f"Waiting for sign-off by an admin for {days} days"

@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from apps.core.timezones import local_midnight
@@ -68,7 +68,8 @@ def focus_waiting(period: FocusPeriod, *, today: dt.date | None = None) -> Waiti
     """What the period is waiting for, in words; None when nothing is due."""
     today = today or timezone.localdate()
     if period.status == Status.PROPOSED:
-        since = timezone.localdate(period.proposed_at) if period.proposed_at else today
+        proposed_at = period.proposed_at or period.created_at
+        since = timezone.localdate(proposed_at) if proposed_at else today
         days = (today - since).days
         when = "" if days <= 0 else f" for {_days(days)}"
         return Waiting("admin", f"Waiting for sign-off by an admin{when}", since, days)
@@ -103,6 +104,8 @@ def periods_waiting_for_signoff(
     """Proposals waiting for an admin's sign-off for more than `more_than_days` whole days
     (proposed on the 1st: still "3 days" on the 4th, reminded from the 5th)."""
     cutoff = local_midnight(today - dt.timedelta(days=more_than_days))
-    return FocusPeriod.objects.filter(
-        status=Status.PROPOSED, proposed_at__lt=cutoff
-    ).select_related("team", "kind")
+    # A row written without the services (bulk loads) has no proposed_at: its creation counts.
+    waiting = Q(proposed_at__lt=cutoff) | Q(proposed_at__isnull=True, created_at__lt=cutoff)
+    return FocusPeriod.objects.filter(waiting, status=Status.PROPOSED).select_related(
+        "team", "kind"
+    )

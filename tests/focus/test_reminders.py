@@ -198,3 +198,18 @@ def test_the_task_runs_the_service_and_is_scheduled(org, django_capture_on_commi
     assert len(mail.outbox) == 2
     tasks = {entry["task"] for entry in app.conf.beat_schedule.values()}
     assert "apps.focus.tasks.send_focus_reminders" in tasks
+
+
+def test_a_proposal_loaded_without_the_services_counts_from_its_creation(
+    org, django_capture_on_commit_callbacks
+):
+    team, _, admin = org
+    period = due(team, status=Status.PROPOSED, revisit_on=TODAY + dt.timedelta(days=20))
+    FocusPeriod.objects.filter(pk=period.pk).update(
+        proposed_at=None,
+        created_at=timezone.make_aware(
+            dt.datetime.combine(TODAY - dt.timedelta(days=5), dt.time())
+        ),
+    )
+    run(django_capture_on_commit_callbacks)
+    assert [m.to for m in mail.outbox] == [[admin.email]]

@@ -2,7 +2,7 @@
 
 - a history: `proposed` (when the row was created, by whom proposed it), `aligned` (at the
   recorded sign-off) and `closed` for closed periods, so every period's timeline has a start;
-- `proposed_at` from `created_at`;
+- `proposed_at` from `created_at` (or the sign-off, when that is recorded as earlier);
 - trade-off metrics read from the old free-text trade-off ("throughput" during a stability
   focus means deployment frequency and lead time may get worse); the text stays as the why;
 - success signals typed as "< 1 h" gain their comparator and a number where they parse;
@@ -67,7 +67,10 @@ def forwards(apps, schema_editor):
     FocusEvent = apps.get_model("focus", "FocusEvent")
     events = []
     for period in FocusPeriod.objects.all().iterator():
-        period.proposed_at = period.created_at
+        # Rows entered after the fact (the demo, the admin) may say they were aligned
+        # before the row was created: the proposal came first.
+        proposed_at = min(period.created_at, period.aligned_at or period.created_at)
+        period.proposed_at = proposed_at
         if not period.tradeoff_metrics:
             period.tradeoff_metrics = tradeoff_metrics(period.tradeoff)
         period.success_signals = [signal(item) for item in period.success_signals or []]
@@ -79,7 +82,7 @@ def forwards(apps, schema_editor):
                 period_id=period.id,
                 kind="proposed",
                 actor_id=period.proposed_by_id,
-                at=period.created_at,
+                at=proposed_at,
                 note="",
             )
         )
@@ -97,7 +100,7 @@ def forwards(apps, schema_editor):
                 FocusEvent(
                     period_id=period.id,
                     kind="closed",
-                    at=max(period.aligned_at or period.created_at, period.created_at),
+                    at=max(period.aligned_at or proposed_at, period.created_at),
                     note="Recorded before the history was kept.",
                 )
             )
