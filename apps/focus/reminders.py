@@ -32,6 +32,7 @@ from django.utils import timezone
 from apps.focus.models import FocusPeriod, SentReminder
 from apps.focus.selectors import (
     SIGNOFF_REMINDER_AFTER_DAYS,
+    focus_waiting,
     periods_revisit_due,
     periods_waiting_for_signoff,
 )
@@ -84,18 +85,14 @@ def _managers_by_team(team_ids: set[int]) -> dict[int, list[Any]]:
 
 
 def _message(period: FocusPeriod, kind: str, recipient: Any, today: dt.date) -> Any:
+    # The same words as the focus page ("Revisit due since 3 days, by a manager of the team").
+    waiting = focus_waiting(period, today=today)
+    headline = waiting.text if waiting else ""
     if kind == Kind.REVISIT_DUE:
-        assert period.revisit_on is not None
-        days = (today - period.revisit_on).days
         subject = f"Revisit due: {period.team.name}'s {period.kind.name.lower()} focus"
-        headline = "Revisit due today" if days == 0 else f"Revisit due since {days} day(s)"
         ask = "Keep it with a new revisit date, change it, or close it, with a note."
     else:
-        proposed_at = period.proposed_at or period.created_at
-        since = timezone.localdate(proposed_at) if proposed_at else today
-        days = (today - since).days
         subject = f"Waiting for sign-off: {period.team.name}'s {period.kind.name.lower()} focus"
-        headline = f"Waiting for sign-off by an admin for {days} days"
         ask = "Align it, or send it back with a comment the manager will see."
     context = {
         "period": period,

@@ -65,7 +65,7 @@ def test_managers_of_a_due_period_get_one_mail_each(org, django_capture_on_commi
     assert sorted(m.to[0] for m in mail.outbox) == sorted(u.email for u in managers)
     message = mail.outbox[0]
     assert "Revisit due" in message.subject
-    assert "Revisit due since 2 day(s)" in message.body
+    assert "Revisit due since 2 days, by a manager of the team" in message.body
     assert "http://localhost:8000/teams/payments/focus/" in message.body
     html = message.alternatives[0].content
     assert 'href="http://localhost:8000/teams/payments/focus/"' in html
@@ -157,6 +157,7 @@ def test_admins_hear_of_proposals_waiting_more_than_three_days(
     [message] = mail.outbox
     assert message.to == [admin.email]
     assert "Waiting for sign-off" in message.subject
+    assert "Waiting for sign-off by an admin for 4 days" in message.body
     assert "/teams/payments/focus/" in message.body
 
 
