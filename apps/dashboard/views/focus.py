@@ -24,7 +24,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from apps.core.formatting import format_count, format_duration, format_per_week, format_rate
 from apps.core.http import is_fragment_request, redirect_after_post
-from apps.dashboard.focus_forms import FocusAlignForm, FocusProposalForm, FocusRevisitForm
+from apps.dashboard.focus_forms import (
+    SIGNAL_ROWS,
+    FocusAlignForm,
+    FocusProposalForm,
+    FocusRevisitForm,
+)
 from apps.focus import services
 from apps.focus.catalog import metric_label, signal_text
 from apps.focus.evaluation import Evaluation, MetricChange, focus_evaluate
@@ -319,7 +324,7 @@ def _forget_empty_field_errors(form: FocusProposalForm) -> None:
     for name in list(form.errors):
         if name in form.fields and not any(v.strip() for v in data.getlist(name)):
             del form.errors[name]
-    if not any(form.data.get(f"signal_{row}_metric") for row in range(1, 5)):
+    if not any(form.data.get(f"signal_{row}_metric") for row in range(1, SIGNAL_ROWS + 1)):
         form.signal_errors.clear()
 
 
@@ -378,11 +383,6 @@ def _render_form(
         "default_revisit": form.default_revisit(),
         "validating": validating,
         "action": action,
-        "signal_ids": ",".join(
-            f"#err-signal_{row}_{part}"
-            for row in range(1, 5)
-            for part in ("metric", "comparator", "target")
-        ),
     }
     return _render(request, "dashboard/focus/form.html", "form", context)
 
