@@ -22,7 +22,10 @@ def test_backfill_of_existing_periods() -> None:
     old = executor.loader.project_state(BEFORE).apps
     team = old.get_model("teams", "Team").objects.create(name="Payments", slug="payments")
     user = old.get_model("auth", "User").objects.create(username="dana")
-    kind = old.get_model("focus", "FocusKind").objects.get(slug="stability")
+    # A flush by an earlier transactional test may have removed the built-in kinds.
+    kind, _ = old.get_model("focus", "FocusKind").objects.get_or_create(
+        slug="stability", defaults={"name": "Stability", "builtin": True}
+    )
     period_model = old.get_model("focus", "FocusPeriod")
     aligned = period_model.objects.create(
         team=team,
