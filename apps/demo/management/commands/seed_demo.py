@@ -7,8 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from apps.demo.seeding import DEMO_PASSWORD, PROFILES, seed_demo
 from apps.metrics.rollups import rollups_recompute_all
-from apps.teams.demo import DEMO_PASSWORD, PROFILES, seed_demo
 
 
 class Command(BaseCommand):
