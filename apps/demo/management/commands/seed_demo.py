@@ -7,7 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.demo.seeding import DEMO_PASSWORD, PROFILES, seed_demo
+from apps.demo.organization import DEMO_PASSWORD, PROFILES
+from apps.demo.seeding import seed_demo
 from apps.metrics.rollups import rollups_recompute_all
 
 
