@@ -49,6 +49,33 @@ OTHER_TITLES = (
 )
 
 
+# The planned rows' fields, in the order `_row` takes their values.
+RELEASE_FIELDS = (
+    "external_id",
+    "service",
+    "version",
+    "deployed_at",
+    "status",
+    "first_commit_at",
+    "change_count",
+    "deployed_by",
+    "fixes",  # the external id of the incident a hotfix fixes
+)
+INCIDENT_FIELDS = (
+    "external_id",
+    "title",
+    "severity",
+    "service",
+    "started_at",
+    "detected_at",
+    "resolved_at",
+    "resolved_by",
+    "cause",
+    "caused_by",  # the external id of the release that caused it
+    "summary",
+)
+
+
 @dataclass
 class Plan:
     """Everything one team's demo data will hold, before it is written."""
@@ -102,13 +129,16 @@ def plan_team(*, profile: TeamProfile, seed: int, first_day: dt.date, today: dt.
         title, severity, hours = profile.open_incident
         started = cutoff - dt.timedelta(hours=hours)
         plan.incidents.append(
-            _incident_row(
+            _row(
+                INCIDENT_FIELDS,
                 f"demo:{profile.slug}:open:{started.date().isoformat()}",
                 title,
                 severity,
                 profile.services[0],
                 started,
-                (started + dt.timedelta(minutes=9), None, ""),
+                started + dt.timedelta(minutes=9),
+                None,
+                "",
                 Incident.Cause.UNKNOWN,
                 None,
                 "Still being investigated.",
@@ -117,55 +147,9 @@ def plan_team(*, profile: TeamProfile, seed: int, first_day: dt.date, today: dt.
     return plan
 
 
-def _release_row(
-    external_id: str,
-    service: str,
-    version: str,
-    deployed_at: dt.datetime,
-    status: str,
-    first_commit_at: dt.datetime,
-    change_count: int,
-    deployed_by: str,
-    fixes: str | None,
-) -> dict[str, Any]:
-    return {
-        "external_id": external_id,
-        "service": service,
-        "version": version,
-        "deployed_at": deployed_at,
-        "status": status,
-        "first_commit_at": first_commit_at,
-        "change_count": change_count,
-        "deployed_by": deployed_by,
-        "fixes": fixes,
-    }
-
-
-def _incident_row(
-    external_id: str,
-    title: str,
-    severity: str,
-    service: str,
-    started_at: dt.datetime,
-    detected_resolved_by: tuple[dt.datetime, dt.datetime | None, str],
-    cause: str,
-    caused_by: str | None,
-    summary: str,
-) -> dict[str, Any]:
-    detected_at, resolved_at, resolved_by = detected_resolved_by
-    return {
-        "external_id": external_id,
-        "title": title,
-        "severity": severity,
-        "service": service,
-        "started_at": started_at,
-        "detected_at": detected_at,
-        "resolved_at": resolved_at,
-        "resolved_by": resolved_by,
-        "cause": cause,
-        "caused_by": caused_by,
-        "summary": summary,
-    }
+def _row(keys: tuple[str, ...], *values: Any) -> dict[str, Any]:
+    """A planned row: its values in the order of `keys`."""
+    return dict(zip(keys, values, strict=True))
 
 
 def _plan_release(
@@ -190,7 +174,8 @@ def _plan_release(
     first_commit = deployed - lognormal_hours(rng, profile.lead_time_median_hours, 0.9)
     changes = max(1, round(rng.lognormvariate(math.log(6), 0.8)))
     draw.plan.releases.append(
-        _release_row(
+        _row(
+            RELEASE_FIELDS,
             external_id,
             service,
             version,
@@ -222,7 +207,8 @@ def _plan_release(
             first_commit = fixed_at - dt.timedelta(minutes=rng.randint(15, 90))
             changes = rng.randint(1, 3)
             draw.plan.releases.append(
-                _release_row(
+                _row(
+                    RELEASE_FIELDS,
                     f"{external_id}:fix",
                     service,
                     f"{version}-hotfix",
@@ -257,13 +243,16 @@ def _plan_incident(
         resolved = None  # still open as of today
     if detected >= cutoff:
         detected = started
-    incident = _incident_row(
+    incident = _row(
+        INCIDENT_FIELDS,
         external_id,
         title,
         severity,
         service,
         started,
-        (detected, resolved, draw.deployer() if resolved else ""),
+        detected,
+        resolved,
+        draw.deployer() if resolved else "",
         cause,
         caused_by,
         "" if resolved is None else "Mitigated; follow-ups in the team's tracker.",
