@@ -14,7 +14,7 @@ import math
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from apps.core.timezones import local_midnight, org_tz
 from apps.demo.draws import lognormal_hours, poisson, rng_for, weighted
@@ -49,39 +49,50 @@ OTHER_TITLES = (
 )
 
 
-# The planned rows' fields, in the order `_row` takes their values.
-RELEASE_FIELDS = (
-    "external_id",
-    "service",
-    "version",
-    "deployed_at",
-    "status",
-    "first_commit_at",
-    "change_count",
-    "deployed_by",
-    "fixes",  # the external id of the incident a hotfix fixes
-)
-INCIDENT_FIELDS = (
-    "external_id",
-    "title",
-    "severity",
-    "service",
-    "started_at",
-    "detected_at",
-    "resolved_at",
-    "resolved_by",
-    "cause",
-    "caused_by",  # the external id of the release that caused it
-    "summary",
-)
+class PlannedRelease(NamedTuple):
+    external_id: str
+    service: str
+    version: str
+    deployed_at: dt.datetime
+    status: str
+    first_commit_at: dt.datetime
+    change_count: int
+    deployed_by: str
+    fixes: str | None  # the external id of the incident a hotfix fixes
+
+    def model_fields(self) -> dict[str, Any]:
+        """The fields a `Release` takes as they are (`fixes` is linked once both exist)."""
+        fields = self._asdict()
+        del fields["fixes"]
+        return fields
+
+
+class PlannedIncident(NamedTuple):
+    external_id: str
+    title: str
+    severity: str
+    service: str
+    started_at: dt.datetime
+    detected_at: dt.datetime
+    resolved_at: dt.datetime | None
+    resolved_by: str
+    cause: str
+    caused_by: str | None  # the external id of the release that caused it
+    summary: str
+
+    def model_fields(self) -> dict[str, Any]:
+        """The fields an `Incident` takes as they are (`caused_by` is looked up by id)."""
+        fields = self._asdict()
+        del fields["caused_by"]
+        return fields
 
 
 @dataclass
 class Plan:
     """Everything one team's demo data will hold, before it is written."""
 
-    releases: list[dict[str, Any]] = field(default_factory=list)
-    incidents: list[dict[str, Any]] = field(default_factory=list)
+    releases: list[PlannedRelease] = field(default_factory=list)
+    incidents: list[PlannedIncident] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -129,8 +140,7 @@ def plan_team(*, profile: TeamProfile, seed: int, first_day: dt.date, today: dt.
         title, severity, hours = profile.open_incident
         started = cutoff - dt.timedelta(hours=hours)
         plan.incidents.append(
-            _row(
-                INCIDENT_FIELDS,
+            PlannedIncident(
                 f"demo:{profile.slug}:open:{started.date().isoformat()}",
                 title,
                 severity,
@@ -145,11 +155,6 @@ def plan_team(*, profile: TeamProfile, seed: int, first_day: dt.date, today: dt.
             )
         )
     return plan
-
-
-def _row(keys: tuple[str, ...], *values: Any) -> dict[str, Any]:
-    """A planned row: its values in the order of `keys`."""
-    return dict(zip(keys, values, strict=True))
 
 
 def _plan_release(
@@ -174,8 +179,7 @@ def _plan_release(
     first_commit = deployed - lognormal_hours(rng, profile.lead_time_median_hours, 0.9)
     changes = max(1, round(rng.lognormvariate(math.log(6), 0.8)))
     draw.plan.releases.append(
-        _row(
-            RELEASE_FIELDS,
+        PlannedRelease(
             external_id,
             service,
             version,
@@ -201,14 +205,13 @@ def _plan_release(
             f"{external_id}:incident",
             title,
         )
-        resolved = incident["resolved_at"]
+        resolved = incident.resolved_at
         if status == Release.Status.SUCCEEDED and resolved is not None and rng.random() < 0.6:
             fixed_at = max(started, resolved - dt.timedelta(minutes=rng.randint(2, 20)))
             first_commit = fixed_at - dt.timedelta(minutes=rng.randint(15, 90))
             changes = rng.randint(1, 3)
             draw.plan.releases.append(
-                _row(
-                    RELEASE_FIELDS,
+                PlannedRelease(
                     f"{external_id}:fix",
                     service,
                     f"{version}-hotfix",
@@ -217,7 +220,7 @@ def _plan_release(
                     first_commit,
                     changes,
                     draw.deployer(),
-                    incident["external_id"],
+                    incident.external_id,
                 )
             )
 
@@ -230,7 +233,7 @@ def _plan_incident(
     caused_by: str | None,
     external_id: str,
     title: str,
-) -> dict[str, Any]:
+) -> PlannedIncident:
     rng, profile, cutoff = draw.rng, draw.profile, draw.cutoff
     severity = weighted(rng, [s for s, _ in SEVERITY_WEIGHTS], [w for _, w in SEVERITY_WEIGHTS])
     ttr = lognormal_hours(rng, profile.ttr_median_hours * SEVERITY_TTR_FACTOR[severity], 1.0)
@@ -243,8 +246,7 @@ def _plan_incident(
         resolved = None  # still open as of today
     if detected >= cutoff:
         detected = started
-    incident = _row(
-        INCIDENT_FIELDS,
+    incident = PlannedIncident(
         external_id,
         title,
         severity,
@@ -265,18 +267,11 @@ def plan_write(*, team: Team, plan: Plan, users: list[Any]) -> tuple[int, int]:
     """Write the plan; returns how many releases and incidents were added."""
     before = Release.objects.filter(team=team).count()
     Release.objects.bulk_create(
-        [
-            Release(
-                team=team,
-                source=DEMO_SOURCE,
-                **{key: value for key, value in r.items() if key != "fixes"},
-            )
-            for r in plan.releases
-        ],
+        [Release(team=team, source=DEMO_SOURCE, **r.model_fields()) for r in plan.releases],
         ignore_conflicts=True,
         batch_size=500,
     )
-    release_ids = _ids(Release, team, [r["external_id"] for r in plan.releases])
+    release_ids = _ids(Release, team, [r.external_id for r in plan.releases])
     releases_added = Release.objects.filter(team=team).count() - before
 
     before = Incident.objects.filter(team=team).count()
@@ -285,8 +280,8 @@ def plan_write(*, team: Team, plan: Plan, users: list[Any]) -> tuple[int, int]:
             Incident(
                 team=team,
                 source=DEMO_SOURCE,
-                **{key: value for key, value in i.items() if key != "caused_by"},
-                caused_by_id=release_ids.get(i["caused_by"]) if i["caused_by"] else None,
+                **i.model_fields(),
+                caused_by_id=release_ids.get(i.caused_by) if i.caused_by else None,
                 reported_by=users[position % len(users)],
             )
             for position, i in enumerate(plan.incidents)
@@ -297,10 +292,10 @@ def plan_write(*, team: Team, plan: Plan, users: list[Any]) -> tuple[int, int]:
     incidents_added = Incident.objects.filter(team=team).count() - before
     _settle_open_incidents(team, plan)
 
-    fixes = [r for r in plan.releases if r["fixes"]]
-    incident_ids = _ids(Incident, team, [r["fixes"] for r in fixes])
-    for r in fixes:
-        release_id, incident_id = release_ids.get(r["external_id"]), incident_ids.get(r["fixes"])
+    fixes = [(r.external_id, r.fixes) for r in plan.releases if r.fixes]
+    incident_ids = _ids(Incident, team, [fixed for _, fixed in fixes])
+    for external_id, fixed in fixes:
+        release_id, incident_id = release_ids.get(external_id), incident_ids.get(fixed)
         if release_id is not None and incident_id is not None:
             Release.objects.filter(id=release_id, fixes_incident__isnull=True).update(
                 fixes_incident_id=incident_id
@@ -310,18 +305,18 @@ def plan_write(*, team: Team, plan: Plan, users: list[Any]) -> tuple[int, int]:
 
 def _settle_open_incidents(team: Team, plan: Plan) -> None:
     # An incident left open by an earlier run is resolved once its time has come.
-    resolved = {i["external_id"]: i for i in plan.incidents if i["resolved_at"] is not None}
+    resolved = {i.external_id: i for i in plan.incidents if i.resolved_at is not None}
     stale = Incident.objects.filter(
         team=team, source=DEMO_SOURCE, external_id__in=list(resolved), resolved_at__isnull=True
     )
     for incident in stale:
         data = resolved[incident.external_id or ""]
-        incident.resolved_at = data["resolved_at"]
-        incident.resolved_by = data["resolved_by"]
+        incident.resolved_at = data.resolved_at
+        incident.resolved_by = data.resolved_by
         incident.save(update_fields=["resolved_at", "resolved_by", "updated_at"])
 
     # The open incident placed by a run on an earlier day has been dealt with since.
-    current_open = {i["external_id"] for i in plan.incidents if ":open:" in i["external_id"]}
+    current_open = {i.external_id for i in plan.incidents if ":open:" in i.external_id}
     for incident in Incident.objects.filter(
         team=team,
         source=DEMO_SOURCE,
