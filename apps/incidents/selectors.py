@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.db.models import DurationField, ExpressionWrapper, F, QuerySet, Subquery
 
+from apps.core.records import filter_given
 from apps.incidents.models import Incident
 from apps.teams.models import Team
 
@@ -36,11 +37,7 @@ def incident_list(
         qs = qs.filter(resolved_at__isnull=True)
     elif status == "resolved":
         qs = qs.filter(resolved_at__isnull=False)
-    if severity:
-        qs = qs.filter(severity=severity)
-    if service:
-        qs = qs.filter(service=service)
-    return qs.order_by("-started_at", "-id")
+    return filter_given(qs, severity=severity, service=service).order_by("-started_at", "-id")
 
 
 def incident_services(*, team: Team) -> list[str]:

@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.db.models import QuerySet, Subquery
 
+from apps.core.records import filter_given
 from apps.incidents.models import Incident
 from apps.releases.models import Release
 from apps.teams.models import Team
@@ -18,11 +19,7 @@ def release_list(
 ) -> QuerySet[Release]:
     """The team's releases, newest first, optionally filtered."""
     qs = Release.objects.filter(team=team).select_related("team", "fixes_incident")
-    if status:
-        qs = qs.filter(status=status)
-    if service:
-        qs = qs.filter(service=service)
-    return qs.order_by("-deployed_at", "-id")
+    return filter_given(qs, status=status, service=service).order_by("-deployed_at", "-id")
 
 
 def release_services(*, team: Team) -> list[str]:
@@ -76,3 +73,19 @@ def lead_time_seconds(release: Release) -> float | None:
     if release.first_commit_at is None:
         return None
     return max((release.deployed_at - release.first_commit_at).total_seconds(), 0.0)
+
+
+def suggest_causing_release(
+    *, team: Team, started_at: dt.datetime, service: str = ""
+) -> Release | None:
+    """The latest release of the team (and service, if given) deployed in the 48 hours
+    before the incident started. Only a suggestion: never linked without the reporter's say.
+    """
+    qs = Release.objects.filter(
+        team=team,
+        deployed_at__lte=started_at,
+        deployed_at__gte=started_at - dt.timedelta(hours=48),
+    )
+    if service:
+        qs = qs.filter(service=service)
+    return qs.order_by("-deployed_at", "-id").first()
