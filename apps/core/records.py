@@ -8,10 +8,13 @@ An abstract model only: it adds no table, and the concrete models keep their own
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import models
 from django.db.models import QuerySet
+
+from apps.core.validation import RecordWarning
 
 
 class Source(models.TextChoices):
@@ -96,3 +99,13 @@ def filter_given[M: models.Model](qs: QuerySet[M], **lookups: Any) -> QuerySet[M
     """`qs` narrowed by each lookup that has a value; an empty filter (None, "") is no filter."""
     given = {name: value for name, value in lookups.items() if value not in (None, "")}
     return qs.filter(**given) if given else qs
+
+
+@dataclass(frozen=True)
+class Ingested[M]:
+    """What an ingestion stored: the row, whether it is new, and its flags (stored but
+    imperfect; empty when the record is whole)."""
+
+    record: M
+    created: bool
+    warnings: list[RecordWarning] = field(default_factory=list)

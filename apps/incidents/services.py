@@ -13,10 +13,11 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from apps.core.records import Source, merged_fields, record_save, record_upsert
+from apps.core.records import Ingested, Source, merged_fields, record_save, record_upsert
 from apps.core.timezones import week_start_of
 from apps.core.validation import Findings, RecordWarning
 from apps.incidents.models import Incident
+from apps.incidents.selectors import incident_imperfections, incident_warnings
 from apps.metrics.services import buckets_mark_dirty, weeks_spanning
 from apps.releases.models import Release
 from apps.teams.models import Team
@@ -62,6 +63,9 @@ def incident_validate(*, team: Team, data: dict[str, Any]) -> list[RecordWarning
                 found.refuse("resolved_at", "It cannot be resolved before it started.")
             elif resolved_at > now + FUTURE_TOLERANCE:
                 found.refuse("resolved_at", "It cannot be resolved in the future.")
+    if found.ok("started_at", "detected_at", "resolved_at"):
+        for flag in incident_imperfections(detected_at=detected_at, resolved_at=resolved_at):
+            found.flag(flag.field, flag.message)
     severity = data.get("severity")
     if severity is not None and severity not in Incident.Severity.values:
         found.refuse("severity", f"Must be one of {', '.join(Incident.Severity.values)}.")
@@ -162,3 +166,12 @@ def incident_upsert(
         create=lambda: incident_create(team=team, source=source, external_id=external_id, **fields),
         update=lambda existing: incident_update(incident=existing, **fields),
     )
+
+
+def incident_ingest(
+    *, team: Team, source: str, external_id: str | None, **fields: Any
+) -> Ingested[Incident]:
+    """`incident_upsert`, answering with the incident's flags too: for the API, webhooks
+    and CSV import, which tell the sender what was stored but is imperfect."""
+    incident, created = incident_upsert(team=team, source=source, external_id=external_id, **fields)
+    return Ingested(incident, created, incident_warnings(incident))

@@ -144,6 +144,8 @@ def incident_create(request: HttpRequest, slug: str) -> HttpResponse:
     if incident is None:
         return _render_form(request, team, form, suggestion=_suggestion(form, team))
     messages.success(request, f"Incident “{incident.title}” recorded.")
+    for flag in selectors.incident_warnings(incident):
+        messages.warning(request, flag.message)
     return redirect_after_post(request, incident.get_absolute_url())
 
 
@@ -182,6 +184,7 @@ def _render_detail(
             "team": team,
             "incident": incident,
             "timeline": selectors.incident_timeline(incident),
+            "warnings": selectors.incident_warnings(incident),
             "open_for": selectors.incident_open_for(incident, now),
             "cause_form": cause_form or IncidentCauseForm(incident=incident),
             "can_post": can_post_for(request.user, team),

@@ -8,13 +8,14 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from apps.core.records import Source, merged_fields, record_save, record_upsert
+from apps.core.records import Ingested, Source, merged_fields, record_save, record_upsert
 from apps.core.timezones import week_start_of
 from apps.core.validation import Findings, RecordWarning
 from apps.incidents.models import Incident
 from apps.incidents.services import incident_update
 from apps.metrics.services import buckets_mark_dirty
 from apps.releases.models import Release
+from apps.releases.selectors import release_imperfections, release_warnings
 from apps.teams.models import Team
 
 RELEASE_FIELDS = (
@@ -40,15 +41,19 @@ def release_validate(*, team: Team, data: dict[str, Any]) -> list[RecordWarning]
     deployed_at: dt.datetime | None = data.get("deployed_at")
     first_commit_at: dt.datetime | None = data.get("first_commit_at")
     found.require_offsets(data, ("deployed_at", "first_commit_at"))
-    if deployed_at is not None and deployed_at > timezone.now() + FUTURE_TOLERANCE:
-        found.refuse("deployed_at", "A release cannot be deployed in the future.")
     if (
         deployed_at is not None
-        and first_commit_at is not None
-        and found.ok("deployed_at", "first_commit_at")
-        and first_commit_at > deployed_at
+        and found.ok("deployed_at")
+        and deployed_at > timezone.now() + FUTURE_TOLERANCE
     ):
-        found.refuse("first_commit_at", "The first commit must come before the deployment.")
+        found.refuse("deployed_at", "A release cannot be deployed in the future.")
+    if found.ok("deployed_at", "first_commit_at"):
+        # Stored, and left out of lead time only: losing the deployment would be worse.
+        for flag in release_imperfections(deployed_at=deployed_at, first_commit_at=first_commit_at):
+            found.flag(flag.field, flag.message)
+    change_count = data.get("change_count")
+    if change_count is not None and change_count < 0:
+        found.refuse("change_count", "Cannot be negative.")
     fixes = data.get("fixes_incident")
     if fixes is not None and fixes.team_id != team.id:
         found.refuse("fixes_incident", "Choose an incident of this team.")
@@ -119,6 +124,15 @@ def release_upsert(
         create=lambda: release_create(team=team, source=source, external_id=external_id, **fields),
         update=lambda existing: release_update(release=existing, **fields),
     )
+
+
+def release_ingest(
+    *, team: Team, source: str, external_id: str | None, **fields: Any
+) -> Ingested[Release]:
+    """`release_upsert`, answering with the release's flags too: for the API, webhooks and
+    CSV import, which tell the sender what was stored but is imperfect."""
+    release, created = release_upsert(team=team, source=source, external_id=external_id, **fields)
+    return Ingested(release, created, release_warnings(release))
 
 
 @transaction.atomic

@@ -54,6 +54,8 @@ def release_create(request: HttpRequest, slug: str) -> HttpResponse:
                 apply_service_errors(form, exc)
             else:
                 messages.success(request, f"Release {release} recorded.")
+                for flag in selectors.release_warnings(release):
+                    messages.warning(request, flag.message)
                 return redirect_after_post(request, release.get_absolute_url())
     template = "releases/form.html#form" if is_fragment_request(request) else "releases/form.html"
     return render(
@@ -81,6 +83,7 @@ def _render_detail(
             "team": team,
             "release": release,
             "lead_time": selectors.lead_time_seconds(release),
+            "warnings": selectors.release_warnings(release),
             "caused_incidents": selectors.release_caused_incidents(release=release),
             "link_form": link_form or ReleaseLinkIncidentForm(release=release),
             "other_statuses": [
