@@ -17,16 +17,16 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from apps.core.actions import button_action, form_action
 from apps.core.forms import apply_service_errors
-from apps.core.freshness import team_freshness
-from apps.core.http import is_fragment_request, redirect_after_post, team_for_poster
+from apps.core.http import is_fragment_request, redirect_after_post
 from apps.core.lists import ListPage, filtered_list, one_or_404
-from apps.core.permissions import can_post_for, team_for_user
 from apps.incidents import selectors, services
 from apps.incidents.forms import IncidentCauseForm, IncidentFilterForm, IncidentForm
 from apps.incidents.models import Incident
+from apps.metrics.selectors import team_freshness
 from apps.releases.models import Release
 from apps.releases.selectors import release_services, suggest_causing_release
 from apps.teams.models import Team
+from apps.teams.permissions import can_post_for, team_for_poster, team_for_user
 
 LIST = ListPage(
     "incidents", IncidentFilterForm, selectors.incident_services, selectors.incident_list

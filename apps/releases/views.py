@@ -16,10 +16,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from apps.core.actions import button_action, form_action
 from apps.core.forms import apply_service_errors
-from apps.core.freshness import team_freshness
-from apps.core.http import is_fragment_request, redirect_after_post, team_for_poster
+from apps.core.http import is_fragment_request, redirect_after_post
 from apps.core.lists import ListPage, filtered_list, one_or_404
-from apps.core.permissions import can_post_for, team_for_user
+from apps.metrics.selectors import team_freshness
 from apps.releases import selectors, services
 from apps.releases.forms import (
     ReleaseFilterForm,
@@ -29,6 +28,7 @@ from apps.releases.forms import (
 )
 from apps.releases.models import Release
 from apps.teams.models import Team
+from apps.teams.permissions import can_post_for, team_for_poster, team_for_user
 
 LIST = ListPage("releases", ReleaseFilterForm, selectors.release_services, selectors.release_list)
 
