@@ -11,6 +11,7 @@ import pytest
 from django.utils import timezone
 
 from apps.focus.models import FocusPeriod
+from apps.focus.services import focus_kinds_ensure_builtin
 from apps.teams.models import Membership
 from tests.browser.conftest import assert_clean, screenshot
 from tests.factories import AdminFactory, MembershipFactory, TeamFactory
@@ -24,6 +25,7 @@ def log_out(page: Any) -> None:
 
 
 def test_a_focus_is_proposed_sent_back_edited_aligned_and_closed(page, live_server, login):
+    focus_kinds_ensure_builtin()  # an earlier journey's flush may have removed them
     team = TeamFactory(name="Payments", slug="payments")
     manager = MembershipFactory(
         team=team, role=Membership.Role.MANAGER, user__username="maria.manager"
