@@ -554,7 +554,7 @@ def rollups_recompute_all(
     of the dirty buckets that were committed before the run began. Returns the number of
     rows written.
     """
-    workers = int(getattr(settings, "EXECDASH_RECOMPUTE_CONNECTIONS", 3))
+    workers = settings.EXECDASH_RECOMPUTE_CONNECTIONS
     parallel = connection.vendor == "postgresql" and not connection.in_atomic_block
     if parallel and workers > 1:
         return _recompute_all(

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db.models import Max, OuterRef, Subquery
 from django.utils import timezone
 
-from apps.core.timezones import org_tz, week_start_of, weeks_between, window_bounds
+from apps.core.timezones import org_tz, weeks_between, window_bounds
 from apps.metrics import compute
 from apps.metrics.formulas import (
     Stats,
@@ -428,8 +428,3 @@ def preset_window(weeks: int, *, today: dt.date | None = None) -> tuple[dt.date,
     monday = today - dt.timedelta(days=today.weekday())
     return monday - dt.timedelta(weeks=weeks - 1), today + dt.timedelta(days=1)
 
-
-def current_week(*, today: dt.date | None = None) -> dt.date:
-    return week_start_of(
-        timezone.now() if today is None else dt.datetime.combine(today, dt.time(12), org_tz())
-    )
