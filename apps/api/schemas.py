@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from ninja import Schema
@@ -17,7 +18,7 @@ from pydantic import (
     StrictStr,
 )
 
-from apps.focus.evaluation import focus_evaluate
+from apps.focus.evaluation import Evaluation
 from apps.focus.models import FocusPeriod
 from apps.incidents.models import Incident
 from apps.metrics.formulas import outcome_progress
@@ -245,6 +246,11 @@ class ReleasePage(Schema):
     items: list[ReleaseOut]
 
 
+class PageQuery(Schema):
+    limit: int = Field(100, ge=1, le=1000)
+    offset: int = Field(0, ge=0)
+
+
 # --- metrics ---------------------------------------------------------------------------
 
 
@@ -434,6 +440,18 @@ class EvaluationOut(Schema):
     note: str
 
 
+@dataclass(frozen=True)
+class EvaluatedPeriod:
+    """A focus period (with its team, kind and aligned_by) and its evaluation, computed
+    for a whole page at once (`focus_evaluate_many`)."""
+
+    period: FocusPeriod
+    evaluation: Evaluation
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.period, name)
+
+
 class FocusPeriodOut(Schema):
     id: int
     team: str
@@ -468,5 +486,12 @@ class FocusPeriodOut(Schema):
         return obj.aligned_by.get_username() if obj.aligned_by else None
 
     @staticmethod
-    def resolve_evaluation(obj: FocusPeriod) -> dict[str, Any]:
-        return focus_evaluate(obj).as_dict()
+    def resolve_evaluation(obj: EvaluatedPeriod) -> dict[str, Any]:
+        return obj.evaluation.as_dict()
+
+
+class FocusPeriodPage(Schema):
+    count: int = Field(description="Periods matching the filters, over all pages.")
+    limit: int
+    offset: int
+    items: list[FocusPeriodOut]

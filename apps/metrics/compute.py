@@ -509,44 +509,53 @@ def running_counts(
     return out
 
 
+def _work(s: Scan, *, by_week: bool) -> QuerySet[Any]:
+    """The items of work of the bus factor, one row each: releases (by `deployed_by`, in
+    the week deployed) and resolved incidents (by `resolved_by`, in the week they started).
+    Work with no person or, for incidents, no service cannot be attributed and is left out.
+    """
+    releases = _filtered(Release.objects.exclude(deployed_by=""), s, column="deployed_at")
+    incidents = _filtered(
+        Incident.objects.filter(resolved_at__isnull=False)
+        .exclude(resolved_by="")
+        .exclude(service=""),
+        s,
+        column="started_at",
+    )
+    parts = []
+    for qs, moment, person in (
+        (releases, "deployed_at", "deployed_by"),
+        (incidents, "started_at", "resolved_by"),
+    ):
+        week_expr: Any = (
+            WeekStart(moment, s.tzname) if by_week else Value(None, output_field=DateField())
+        )
+        parts.append(
+            qs.annotate(bf_week=week_expr, bf_person=F(person))
+            .values("team_id", "bf_week", "service", "bf_person")
+            .order_by()
+        )
+    # One row per item of work, grouped once by the caller (grouping each part first and
+    # then the union again costs a second hash of every group).
+    return parts[0].union(parts[1], all=True).order_by()
+
+
+def bus_work_items(scan: Scan) -> dict[int, int]:
+    """The number of items of work behind each team's bus factor over the scan."""
+    work_sql, params = _sql("bus work", lambda s: _work(s, by_week=False), scan)
+    sql = f"SELECT team_id, COUNT(*) AS n FROM ({work_sql}) AS work GROUP BY team_id"  # noqa: S608
+    return {row["team_id"]: row["n"] for row in _fetch(sql, params)}
+
+
 def bus_factors(scan: Scan, *, by_team: bool, by_week: bool) -> dict[Key, int | None]:
     """The bus factor of each group: the lowest over its services (and, for the whole
     organization, over every team's services) of the smallest number of people who together
     did at least half of the service's work (METRICS.md; formulas.bus_factor_of).
 
-    Work is releases (by `deployed_by`, in the week deployed) and resolved incidents (by
-    `resolved_by`, in the week they started). Work with no person or, for incidents, no
-    service cannot be attributed and is left out. The database ranks the people of each
-    service with window functions and returns one row per team (and week).
+    The items of work are `_work`'s. The database ranks the people of each service with
+    window functions and returns one row per team (and week).
     """
-
-    def work(s: Scan) -> QuerySet[Any]:
-        releases = _filtered(Release.objects.exclude(deployed_by=""), s, column="deployed_at")
-        incidents = _filtered(
-            Incident.objects.filter(resolved_at__isnull=False)
-            .exclude(resolved_by="")
-            .exclude(service=""),
-            s,
-            column="started_at",
-        )
-        parts = []
-        for qs, moment, person in (
-            (releases, "deployed_at", "deployed_by"),
-            (incidents, "started_at", "resolved_by"),
-        ):
-            week_expr: Any = (
-                WeekStart(moment, s.tzname) if by_week else Value(None, output_field=DateField())
-            )
-            parts.append(
-                qs.annotate(bf_week=week_expr, bf_person=F(person))
-                .values("team_id", "bf_week", "service", "bf_person")
-                .order_by()
-            )
-        # One row per item of work, grouped once below (grouping each part first and then
-        # the union again costs a second hash of every group).
-        return parts[0].union(parts[1], all=True).order_by()
-
-    work_sql, params = _sql(f"bus factor|{by_week}", work, scan)
+    work_sql, params = _sql(f"bus factor|{by_week}", lambda s: _work(s, by_week=by_week), scan)
     # Per (team, week, service): people by work done, most first, ties by name; a person's
     # rank where the running total first reaches half is the service's bus factor, so the
     # lowest rank reaching half over a team's services is the team's.
