@@ -225,6 +225,9 @@ EXECDASH_RECOMPUTE_CONNECTIONS = env_int("EXECDASH_RECOMPUTE_CONNECTIONS", 3)
 # EXECDASH_ORG_PREWARM_SECONDS, of the organization.
 EXECDASH_PREWARM_WINDOWS = env_bool("EXECDASH_PREWARM_WINDOWS", True)
 EXECDASH_ORG_PREWARM_SECONDS = env_int("EXECDASH_ORG_PREWARM_SECONDS", 300)
+# The metric queries' SQL compiled once per shape and reused with each call's values
+# (apps/metrics/compute.py; BENCHMARKS.md says what it buys).
+EXECDASH_COMPILED_QUERIES = env_bool("EXECDASH_COMPILED_QUERIES", True)
 
 CACHES = {
     "default": (

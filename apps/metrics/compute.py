@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import (
     BigIntegerField,
@@ -120,6 +121,9 @@ def _sql(name: str, make: Callable[[Scan], QuerySet[Any]], scan: Scan) -> tuple[
     land among the parameters; later calls put their own values there. A shape whose
     sentinels cannot all be found is simply compiled every time.
     """
+    if not settings.EXECDASH_COMPILED_QUERIES:
+        sql, params = make(scan).query.sql_with_params()
+        return sql, list(params)
     ops = connection.ops
     teams = None if scan.team_ids is None else len(scan.team_ids)
     shape = (connection.vendor, name, scan.tzname, teams, scan.start is None, scan.end is None)

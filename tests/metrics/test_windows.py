@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from apps.metrics.models import ScopeVersion, WindowSnapshot
-from apps.metrics.rollups import versions_bump
+from apps.metrics.rollup_rows import versions_bump
 from apps.metrics.selectors import (
     api_metrics,
     window_metrics,
