@@ -467,11 +467,9 @@ def child_incremental() -> dict[str, Any]:
 
 def child_api() -> dict[str, Any]:
     from django.test import Client
-    from django.urls import Resolver404, resolve
     from django.utils import timezone
 
     from apps.api.services import api_token_create
-    from apps.metrics.selectors import api_metrics
     from apps.teams.models import Team
 
     team = Team.objects.order_by("slug").first()
@@ -481,29 +479,19 @@ def child_api() -> dict[str, Any]:
         "team": (team, today - dt.timedelta(days=90), today),
         "org": (None, today - dt.timedelta(days=365), today),
     }
-    try:
-        resolve("/api/v1/metrics")
-        has_api = True
-    except Resolver404:
-        has_api = False
     client = Client()
     _token, secret = api_token_create(name="benchmark", team=None)
     headers = {"Authorization": f"Bearer {secret}"}
 
     def request(team_: Team | None, start: dt.date, end: dt.date) -> None:
-        if has_api:
-            params = {"start": start.isoformat(), "end": end.isoformat()}
-            if team_ is not None:
-                params["team"] = team_.slug
-            response = client.get("/api/v1/metrics", params, headers=headers)
-            assert response.status_code == 200, response.content[:300]
-        else:
-            api_metrics(team=team_, start=start, end=end)
+        params = {"start": start.isoformat(), "end": end.isoformat()}
+        if team_ is not None:
+            params["team"] = team_.slug
+        response = client.get("/api/v1/metrics", params, headers=headers)
+        assert response.status_code == 200, response.content[:300]
 
     out: dict[str, Any] = {
         "how": "Django test client through the whole middleware stack, admin token"
-        if has_api
-        else "api_metrics() called directly (the endpoint is not there yet)"
     }
     for key, (team_, start, end) in windows.items():
         began = time.perf_counter()

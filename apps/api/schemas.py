@@ -21,7 +21,8 @@ from pydantic import (
 from apps.focus.evaluation import Evaluation
 from apps.focus.models import FocusPeriod
 from apps.incidents.models import Incident
-from apps.metrics.formulas import outcome_progress
+from apps.metrics.formulas import Stats, outcome_progress
+from apps.metrics.selectors import WindowMetrics
 from apps.outcomes.models import Outcome, OutcomeMeasurement
 from apps.releases.models import Release
 
@@ -293,9 +294,33 @@ class MetricsFields(Schema):
     lead_time_seconds: StatsOut
     bus_factor: int | None
 
+    # Read from apps.metrics.selectors.WindowMetrics.
+
+    @staticmethod
+    def resolve_time_to_restore_seconds(obj: WindowMetrics) -> Stats:
+        return obj.time_to_restore
+
+    @staticmethod
+    def resolve_failed_deployment_recovery_seconds(obj: WindowMetrics) -> Stats:
+        return obj.failed_deployment_recovery
+
+    @staticmethod
+    def resolve_lead_time_seconds(obj: WindowMetrics) -> Stats:
+        return obj.lead_time
+
+    @staticmethod
+    def resolve_computed_at(obj: WindowMetrics) -> dt.datetime | None:
+        """In UTC, to the second."""
+        moment: dt.datetime | None = obj.computed_at
+        return None if moment is None else moment.astimezone(dt.UTC).replace(microsecond=0)
+
 
 class WeekHead(Schema):
     week_start: dt.date = Field(description="Monday of the ISO week (org time zone).")
+
+    @staticmethod
+    def resolve_week_start(obj: WindowMetrics) -> dt.date:
+        return obj.start
 
 
 class WeekOut(MetricsFields, WeekHead):
@@ -310,8 +335,11 @@ class WindowHead(Schema):
     computed_at: dt.datetime = Field(description="When this answer was computed.")
 
 
-class MetricsOut(MetricsFields, WindowHead):
+class WindowMetricsOut(MetricsFields, WindowHead):
     levels: LevelsOut
+
+
+class MetricsOut(WindowMetricsOut):
     weeks: list[WeekOut] = Field(description="The window's ISO weeks, from the rollups.")
 
 

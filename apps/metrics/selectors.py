@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.conf import settings
@@ -45,24 +45,18 @@ __all__ = [
     "Stats",
     "WindowMetrics",
     "WindowSamples",
-    "api_metrics",
     "last_computed_at",
     "pending_recompute",
     "preset_window",
-    "rollup_as_api_dict",
+    "week_metrics",
     "weekly_series",
     "window_metrics",
     "window_metrics_for_teams",
+    "window_metrics_with_weeks",
     "window_samples",
 ]
 
 PRESET_WEEKS = (4, 13, 26, 52)
-
-
-def _iso_utc(moment: dt.datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass
@@ -87,6 +81,7 @@ class WindowMetrics:
     lead_time: Stats = field(default_factory=Stats.empty)
     bus_factor: int | None = None
     levels: dict[str, str] = field(default_factory=dict)
+    weeks: tuple[WindowMetrics, ...] = ()  # its ISO weeks, when asked for
 
     @classmethod
     def build(
@@ -128,13 +123,13 @@ class WindowMetrics:
             ),
         )
 
-    def as_api_dict(self) -> dict[str, Any]:
-        """The JSON of API.md's "Metrics answer" (without "weeks")."""
+    def payload(self) -> dict[str, Any]:
+        """What WindowSnapshot stores (read back by from_payload). The keys are the API's
+        names, as in the snapshots stored so far."""
         return {
             "team": self.team,
             "start": self.start.isoformat(),
             "end": self.end.isoformat(),
-            "computed_at": _iso_utc(self.computed_at),
             "deployments": self.deployments,
             "failed_deployments": self.failed_deployments,
             "rework_deployments": self.rework_deployments,
@@ -150,12 +145,6 @@ class WindowMetrics:
             "bus_factor": self.bus_factor,
             "levels": dict(self.levels),
         }
-
-    def payload(self) -> dict[str, Any]:
-        """What WindowSnapshot stores (the API dict without its freshness)."""
-        data = self.as_api_dict()
-        del data["computed_at"]
-        return data
 
     @classmethod
     def from_payload(cls, data: dict[str, Any], computed_at: dt.datetime) -> WindowMetrics:
@@ -438,9 +427,9 @@ def _rollup_stats(row: WeeklyRollup, prefix: str) -> Stats:
     )
 
 
-def rollup_as_api_dict(row: WeeklyRollup) -> dict[str, Any]:
-    """One week of the API's "weeks": the same fields as the window, for that ISO week."""
-    week = WindowMetrics.build(
+def week_metrics(row: WeeklyRollup) -> WindowMetrics:
+    """One week's metrics from its rollup row: the same fields as a window's."""
+    return WindowMetrics.build(
         team=None,
         start=row.week_start,
         end=row.week_start + dt.timedelta(days=7),
@@ -457,19 +446,18 @@ def rollup_as_api_dict(row: WeeklyRollup) -> dict[str, Any]:
             open_incidents=row.open_incidents,
             bus_factor=row.bus_factor,
         ),
-    ).as_api_dict()
-    for name in ("team", "start", "end"):
-        del week[name]
-    return {"week_start": row.week_start.isoformat(), **week}
+    )
 
 
-def api_metrics(*, team: Team | None, start: dt.date, end: dt.date) -> dict[str, Any]:
-    """API.md's metrics answer: the exact window, plus its weeks from the rollups."""
-    answer = window_metrics(team=team, start=start, end=end).as_api_dict()
+def window_metrics_with_weeks(*, team: Team | None, start: dt.date, end: dt.date) -> WindowMetrics:
+    """The exact window (window_metrics) with its ISO weeks from the rollups (API.md's
+    metrics answer)."""
     scope = team.id if team is not None else ORG_SCOPE
     series = weekly_series(scopes=[scope], start=start, end=end)[scope]
-    answer["weeks"] = [rollup_as_api_dict(row) for row in series]
-    return answer
+    return replace(
+        window_metrics(team=team, start=start, end=end),
+        weeks=tuple(week_metrics(row) for row in series),
+    )
 
 
 def pending_recompute(*, team_ids: Sequence[int] | None) -> bool:
