@@ -104,6 +104,15 @@ class TeamOut(Schema):
 # --- rows of another kind, referenced ----------------------------------------------------
 
 
+class TeamRowOut(Schema):
+    """The output of a row that belongs to a team (or to the organization): `team` is the
+    team's slug (null for the organization's)."""
+
+    @staticmethod
+    def resolve_team(obj: Any) -> str | None:
+        return obj.team.slug if obj.team is not None else None
+
+
 class RowRefOut(Schema):
     id: int
     external_id: str | None
@@ -129,7 +138,7 @@ class ReleaseIn(In):
     fixes_incident: RowRef | None = None
 
 
-class ReleaseOut(Schema):
+class ReleaseOut(TeamRowOut):
     id: int
     team: str
     service: str
@@ -147,10 +156,6 @@ class ReleaseOut(Schema):
     fixes_incident: RowRefOut | None
     created_at: dt.datetime
     updated_at: dt.datetime
-
-    @staticmethod
-    def resolve_team(obj: Release) -> str:
-        return obj.team.slug
 
     @staticmethod
     def resolve_failed(obj: Release) -> bool:
@@ -186,7 +191,7 @@ class IncidentIn(In):
     )
 
 
-class IncidentOut(Schema):
+class IncidentOut(TeamRowOut):
     id: int
     team: str
     title: str
@@ -205,10 +210,6 @@ class IncidentOut(Schema):
     source: str
     created_at: dt.datetime
     updated_at: dt.datetime
-
-    @staticmethod
-    def resolve_team(obj: Incident) -> str:
-        return obj.team.slug
 
     @staticmethod
     def resolve_deploy_caused(obj: Incident) -> bool | None:
@@ -245,6 +246,11 @@ class ReleasePage(Schema):
     limit: int
     offset: int
     items: list[ReleaseOut]
+
+
+def team_filter(omitted: str) -> Any:
+    """The optional `team` of a list or an answer, saying what a request without it gets."""
+    return Field(None, description=f"A team's slug. Omitted: {omitted}")
 
 
 class PageQuery(Schema):
@@ -381,7 +387,7 @@ class MeasurementOut(Schema):
         )
 
 
-class OutcomeOut(Schema):
+class OutcomeOut(TeamRowOut):
     id: int
     team: str | None = Field(description="The team's slug; null for the organization.")
     name: str
@@ -393,10 +399,6 @@ class OutcomeOut(Schema):
     latest: MeasurementOut | None
     measurements: list[MeasurementOut] = Field(description="Oldest first.")
     created_at: dt.datetime
-
-    @staticmethod
-    def resolve_team(obj: Outcome) -> str | None:
-        return obj.team.slug if obj.team else None
 
     @staticmethod
     def resolve_measurements(obj: Outcome) -> list[OutcomeMeasurement]:
@@ -480,7 +482,7 @@ class EvaluatedPeriod:
         return getattr(self.period, name)
 
 
-class FocusPeriodOut(Schema):
+class FocusPeriodOut(TeamRowOut):
     id: int
     team: str
     kind: str
@@ -496,10 +498,6 @@ class FocusPeriodOut(Schema):
     aligned_at: dt.datetime | None
     created_at: dt.datetime
     evaluation: EvaluationOut
-
-    @staticmethod
-    def resolve_team(obj: FocusPeriod) -> str:
-        return obj.team.slug
 
     @staticmethod
     def resolve_kind(obj: FocusPeriod) -> str:

@@ -302,14 +302,10 @@ def release_aggregates(
             }
         return qs, aggregates
 
+    week = "deployed_at" if by_week else None
     out: dict[Key, Partial] = {}
-    for key, row in _grouped(
-        f"releases|{with_counts}|{samples}",
-        make,
-        scan,
-        by_team=by_team,
-        by_week="deployed_at" if by_week else None,
-    ):
+    name = f"releases|{with_counts}|{samples}"
+    for key, row in _grouped(name, make, scan, by_team=by_team, by_week=week):
         part = Partial(lead_time=_stats(row, "lead"), lead_samples=row.get("lead_samples"))
         if with_counts:
             part.deployments = row["deployments"] or 0
@@ -366,21 +362,14 @@ def incident_aggregates(
             aggregates["open"] = Count("id", filter=still_open)
         return qs, aggregates
 
-    out: dict[Key, IncidentPart] = {}
-    for key, row in _grouped(
-        f"incidents|{with_open}|{samples}",
-        make,
-        scan,
-        by_team=by_team,
-        by_week="started_at" if by_week else None,
-    ):
-        out[key] = IncidentPart(
-            row["incidents"] or 0,
-            _stats(row, "ttr"),
-            row.get("open") or 0,
-            row.get("ttr_samples"),
+    week = "started_at" if by_week else None
+    rows = _grouped(f"incidents|{with_open}|{samples}", make, scan, by_team=by_team, by_week=week)
+    return {
+        key: IncidentPart(
+            row["incidents"] or 0, _stats(row, "ttr"), row.get("open") or 0, row.get("ttr_samples")
         )
-    return out
+        for key, row in rows
+    }
 
 
 def recovery_aggregates(
@@ -403,16 +392,9 @@ def recovery_aggregates(
         recovery = MicrosBetween("resolved_at", "caused_by__deployed_at")
         return qs, _duration_aggregates("fdrt", recovery, samples=samples)
 
-    out: dict[Key, RecoveryPart] = {}
-    for key, row in _grouped(
-        f"recovery|{samples}",
-        make,
-        scan,
-        by_team=by_team,
-        by_week="started_at" if by_week else None,
-    ):
-        out[key] = RecoveryPart(_stats(row, "fdrt"), row.get("fdrt_samples"))
-    return out
+    week = "started_at" if by_week else None
+    rows = _grouped(f"recovery|{samples}", make, scan, by_team=by_team, by_week=week)
+    return {key: RecoveryPart(_stats(row, "fdrt"), row.get("fdrt_samples")) for key, row in rows}
 
 
 def open_incidents_at(

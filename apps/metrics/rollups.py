@@ -92,25 +92,18 @@ def _counts_and_durations(
     week). Returns whether it was a single week."""
     single = len(weeks) == 1
     by_week = not single
-    for week, part in _each_week(
-        compute.release_aggregates(scan, by_team=False, by_week=by_week, samples=samples),
-        weeks,
-        single,
-    ):
+
+    def each(results: dict[compute.Key, Any]) -> Iterator[tuple[dt.date, Any]]:
+        return _each_week(results, weeks, single)
+
+    groups = {"by_team": False, "by_week": by_week, "samples": samples}
+    for week, part in each(compute.release_aggregates(scan, **groups)):
         parts[week] = part
-    for week, incidents in _each_week(
-        compute.incident_aggregates(scan, by_team=False, by_week=by_week, samples=samples),
-        weeks,
-        single,
-    ):
+    for week, incidents in each(compute.incident_aggregates(scan, **groups)):
         parts[week].incidents = incidents.incidents
         parts[week].time_to_restore = incidents.time_to_restore
         parts[week].ttr_samples = incidents.ttr_samples
-    for week, recovery in _each_week(
-        compute.recovery_aggregates(scan, by_team=False, by_week=by_week, samples=samples),
-        weeks,
-        single,
-    ):
+    for week, recovery in each(compute.recovery_aggregates(scan, **groups)):
         parts[week].failed_deployment_recovery = recovery.failed_deployment_recovery
         parts[week].fdrt_samples = recovery.fdrt_samples
     return single

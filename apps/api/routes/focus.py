@@ -6,7 +6,6 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Query, Router, Status
-from pydantic import Field
 
 from apps.api.auth import require_admin, team_for_token, token_of
 from apps.api.errors import ApiError, Conflict
@@ -19,6 +18,7 @@ from apps.api.schemas import (
     FocusPeriodPage,
     PageQuery,
     TeamSlug,
+    team_filter,
 )
 from apps.focus.evaluation import focus_evaluate_many
 from apps.focus.models import FocusKind, FocusPeriod
@@ -28,10 +28,8 @@ router = Router(tags=["focus periods"])
 
 
 class FocusQuery(PageQuery):
-    team: TeamSlug | None = Field(
-        None,
-        description="A team's slug. Omitted: a team token gets its team's periods, an "
-        "organization token every team's.",
+    team: TeamSlug | None = team_filter(
+        "a team token gets its team's periods, an organization token every team's."
     )
 
 
@@ -87,14 +85,7 @@ def create_focus_period(request: HttpRequest, payload: FocusPeriodIn) -> Status[
         )
     try:
         period = focus_period_create(
-            team=team,
-            kind=kind,
-            starts_on=payload.starts_on,
-            ends_on=payload.ends_on,
-            rationale=payload.rationale,
-            revisit_on=payload.revisit_on,
-            tradeoff=payload.tradeoff,
-            success_signals=[s.model_dump() for s in payload.success_signals],
+            team=team, kind=kind, **payload.model_dump(exclude={"team", "kind"})
         )
     except FocusOverlapError as exc:
         raise Conflict(exc.message_dict) from exc
