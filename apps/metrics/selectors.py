@@ -42,12 +42,14 @@ __all__ = [
     "ORG_SCOPE",
     "PRESET_WEEKS",
     "SAMPLE_GROUPS",
+    "Freshness",
     "Stats",
     "WindowMetrics",
     "WindowSamples",
     "last_computed_at",
     "pending_recompute",
     "preset_window",
+    "team_freshness",
     "week_metrics",
     "weekly_series",
     "window_metrics",
@@ -478,6 +480,22 @@ def last_computed_at(*, scopes: Sequence[int]) -> dict[int, dt.datetime | None]:
         .values_list("scope", "last")
     )
     return {scope: found.get(scope) for scope in scopes}
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How fresh a team's numbers are: when they were last computed, and whether a
+    recompute is still pending (a dirty bucket the worker has not processed yet)."""
+
+    computed_at: dt.datetime | None
+    pending: bool
+
+
+def team_freshness(*, team: Team) -> Freshness:
+    return Freshness(
+        computed_at=last_computed_at(scopes=[team.id])[team.id],
+        pending=pending_recompute(team_ids=[team.id]),
+    )
 
 
 def preset_window(weeks: int, *, today: dt.date | None = None) -> tuple[dt.date, dt.date]:
