@@ -1,21 +1,21 @@
 """The metric queries: grouped aggregates over raw incidents and releases.
 
+Compiled once per shape (`_sql`; EXECDASH_COMPILED_QUERIES=false turns it off): it cuts the
+incremental recompute's team week to a third, which its 20 ms budget needs (BENCHMARKS.md).
+
 Every number of METRICS.md comes out of a handful of grouped queries, whatever the number of
 teams or weeks asked for: rows are grouped by team and/or by ISO week (in the organization's
 time zone) and the database computes counts, sums and percentiles. Results are keyed by
 `(team_id or None, week_start or None)`.
 
-Each query is written once with the ORM. Its SQL depends only on its shape (which query, how
-many teams, which bounds, which time zone), so it is compiled once per shape and then run
-with the values of each call: building and compiling these aggregate expressions costs more
-than PostgreSQL takes to run them over a week of rows.
-
-Used by the exact window answers (selectors.py) and by the weekly rollups (rollups.py).
+Used by the exact window answers and samples (selectors.py) and by the weekly rollups
+(rollups.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -47,6 +47,8 @@ from apps.metrics.sql import MicrosBetween, Percentile, SortedSamples, WeekStart
 from apps.releases.models import FAILED_STATUSES, Release
 
 Key = tuple[int | None, dt.date | None]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,7 @@ def _sql(name: str, make: Callable[[Scan], QuerySet[Any]], scan: Scan) -> tuple[
 
     The first call of a shape compiles the query with sentinel values and records where they
     land among the parameters; later calls put their own values there. A shape whose
-    sentinels cannot all be found is simply compiled every time.
+    sentinels cannot all be found is compiled on every call, with a warning in the log.
     """
     if not settings.EXECDASH_COMPILED_QUERIES:
         sql, params = make(scan).query.sql_with_params()
@@ -154,6 +156,8 @@ def _sql(name: str, make: Callable[[Scan], QuerySet[Any]], scan: Scan) -> tuple[
                 slots.append((index, *slot))
         complete = {(kind, i) for _index, kind, i in slots} == set(wanted.values())
         compiled = _Compiled(sql, tuple(params), tuple(slots)) if complete else None
+        if compiled is None:
+            log.warning("metric query %r: its values were not found; compiled on every call", name)
         with _compiled_lock:
             _compiled[shape] = compiled
     if compiled is None:

@@ -8,7 +8,8 @@ from unittest import mock
 import pytest
 from django.db.models.sql.query import Query
 
-from apps.metrics import selectors
+from apps.metrics import compute, selectors
+from apps.metrics.rollups import rollups_recompute_all
 from tests.metrics import handmade
 from tests.metrics.handmade import END, START
 
@@ -38,3 +39,15 @@ def test_compiled_queries_give_the_same_answers_and_can_be_turned_off(settings) 
     fresh, compiled = _compiled_while(lambda: _windows(history))
     assert fresh == reused
     assert compiled >= 4  # releases, incidents, recovery, bus factor
+
+
+def test_every_shape_the_metrics_use_is_reused(settings) -> None:
+    """No query of the windows, samples or rollups falls back to compiling on every call."""
+    settings.EXECDASH_COMPILED_QUERIES = True
+    history = handmade.build()
+    compute._compiled.clear()
+    _windows(history)
+    selectors.window_samples(team_ids=[history["payments"].id], start=START, end=END)
+    rollups_recompute_all()
+    assert compute._compiled
+    assert [shape for shape, compiled in compute._compiled.items() if compiled is None] == []
