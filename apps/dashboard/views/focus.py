@@ -32,7 +32,7 @@ from apps.dashboard.focus_forms import (
 )
 from apps.focus import services
 from apps.focus.catalog import metric_label, signal_text
-from apps.focus.evaluation import Evaluation, MetricChange, focus_evaluate
+from apps.focus.evaluation import Evaluation, MetricChange, focus_evaluate, focus_evaluate_many
 from apps.focus.models import FocusEvent, FocusPeriod
 from apps.focus.selectors import (
     Waiting,
@@ -225,11 +225,11 @@ def _render(
 
 
 def _verdicts(periods: list[FocusPeriod], today: dt.date) -> dict[int, str]:
-    """The verdict word of each past period (the "did it work" cards show the numbers).
-
-    Evaluated here, about a dozen queries a period: the one place to switch to the stored
-    evaluations once the worker keeps them, for a constant number of queries."""
-    return {p.pk: VERDICTS.get(focus_evaluate(p, today=today).verdict, "") for p in periods}
+    """The verdict word of each past period (the "did it work" cards show the numbers),
+    evaluated together: periods with the same windows share their queries. The one place
+    to read the stored evaluations instead, once the worker keeps them."""
+    evaluations = focus_evaluate_many(periods, today=today)
+    return {pk: VERDICTS.get(e.verdict, e.verdict) for pk, e in evaluations.items()}
 
 
 @require_GET
