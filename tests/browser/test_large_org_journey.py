@@ -8,10 +8,10 @@ import re
 import pytest
 
 from apps.core.context_processors import NAV_TEAMS
-from apps.teams.views import OVERVIEW_FIRST_CARDS
+from apps.dashboard.views.pages import OVERVIEW_FIRST_CARDS
 from tests.browser.conftest import assert_clean, screenshot
+from tests.dashboard.conftest import large_org
 from tests.factories import AdminFactory
-from tests.teams.conftest import large_org
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

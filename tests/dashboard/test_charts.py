@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 from django.core.serializers.json import DjangoJSONEncoder
 
-from apps.metrics import charts
+from apps.dashboard import charts
 
 START = dt.date(2025, 1, 6)  # a Monday
 END = START + dt.timedelta(weeks=13)

@@ -13,14 +13,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from apps.dashboard import selectors
 from apps.focus.models import FocusKind
 from apps.focus.services import focus_period_align, focus_period_close, focus_period_create
 from apps.incidents.models import Incident
 from apps.incidents.services import incident_create, incident_resolve
 from apps.metrics.rollups import rollups_process_dirty, rollups_recompute_all
-from apps.teams import selectors
+from tests.dashboard.conftest import days_ago
 from tests.factories import IncidentFactory, UserFactory, focus_kind
-from tests.teams.conftest import days_ago
 
 pytestmark = pytest.mark.django_db
 

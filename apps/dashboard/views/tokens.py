@@ -47,7 +47,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
         form = TokenForm()
     return render(
         request,
-        "api/tokens.html",
+        "dashboard/tokens.html",
         {"form": form, "tokens": tokens_list(), "created": created, "secret": secret},
     )
 
@@ -64,4 +64,4 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
         if not already:
             messages.success(request, f"Token “{token.name}” is revoked; it no longer works.")
         return redirect("api_tokens:list")
-    return render(request, "api/token_revoke.html", {"token": token})
+    return render(request, "dashboard/token_revoke.html", {"token": token})

@@ -33,9 +33,9 @@ from apps.core.templatetags.formatting import (
     format_rate,
 )
 from apps.core.timezones import org_tz, window_bounds
+from apps.dashboard import charts
 from apps.focus.models import FocusKind, FocusPeriod
 from apps.incidents.models import Incident
-from apps.metrics import charts
 from apps.metrics import selectors as metrics
 from apps.metrics.models import ORG_SCOPE, DirtyBucket, ScopeVersion, WeeklyRollup
 from apps.releases.models import FAILED_STATUSES, Release
@@ -508,12 +508,12 @@ def _code_stamp() -> str:
     """A digest of the code and templates that shape cached dashboard parts, so an upgrade
     never serves parts cached by the previous version."""
     from apps.core.templatetags import formatting
-    from apps.teams import views
+    from apps.dashboard.views import pages as views
 
     digest = hashlib.sha256()
     for module in (charts, formatting, views, sys.modules[__name__]):
         digest.update(Path(module.__file__ or "").read_bytes())
-    for template in sorted(Path(settings.BASE_DIR / "templates" / "teams").rglob("*.html")):
+    for template in sorted(Path(settings.BASE_DIR / "templates" / "dashboard").rglob("*.html")):
         digest.update(template.read_bytes())
     return digest.hexdigest()[:12]
 

@@ -26,14 +26,15 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from apps.core.context_processors import NAV_TEAMS
+from apps.core.freshness import team_freshness as freshness_of
 from apps.core.permissions import is_org_admin, team_for_user, visible_teams
 from apps.core.templatetags.formatting import format_ago
 from apps.core.timezones import org_tz
+from apps.dashboard import selectors
+from apps.dashboard.compression import deflate_part, gzip_parts
+from apps.dashboard.forms import DateRangeForm
 from apps.focus.models import FocusPeriod
 from apps.metrics.formulas import DORA_LEVELS, MIN_SAMPLES_FOR_LEVEL
-from apps.teams import selectors
-from apps.teams.compression import deflate_part, gzip_parts
-from apps.teams.forms import DateRangeForm
 from apps.teams.models import Team
 
 TEAM_CACHE_SECONDS = 600
@@ -148,7 +149,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     content = _overview_content(request, state, context)
     if _fragment(request):
         return _fragment_response(request, content)
-    return _page_response(request, "teams/overview.html", context, content)
+    return _page_response(request, "dashboard/overview.html", context, content)
 
 
 def _overview_content(
@@ -169,7 +170,7 @@ def _overview_content(
         shown = every_card if state.cards_shown is None else every_card[: state.cards_shown]
         cards = _unindent(
             render_to_string(
-                "teams/overview.html#cards",
+                "dashboard/overview.html#cards",
                 {
                     "cards": shown,
                     "hidden_cards": len(every_card) - len(shown),
@@ -186,7 +187,7 @@ def _overview_content(
             cache.set(state.cards_key, cards, selectors.OVERVIEW_CACHE_SECONDS)
     html = _unindent(
         render_to_string(
-            "teams/overview.html#content",
+            "dashboard/overview.html#content",
             {**context, "cards_html": mark_safe(cards or "")},  # noqa: S308  (rendered above)
             request,
         )
@@ -249,7 +250,7 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
     if partial == "charts":
         periods = selectors.team_periods(team)
         context["charts"] = selectors.team_charts(team=team, date_range=date_range, periods=periods)
-        return render(request, "teams/detail.html#charts", context)
+        return render(request, "dashboard/team.html#charts", context)
 
     key = selectors.team_content_key(
         team=team,
@@ -262,7 +263,7 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
     if fragment:
         return _fragment_response(request, content)
     context.update(nav_teams=_nav(nav_teams or []))
-    return _page_response(request, "teams/detail.html", context, content)
+    return _page_response(request, "dashboard/team.html", context, content)
 
 
 def _team_content(
@@ -281,7 +282,7 @@ def _team_content(
     numbers = _numbers(team, date_range, page.current_focus)
     html = _unindent(
         render_to_string(
-            "teams/detail.html#content",
+            "dashboard/team.html#content",
             {
                 **context,
                 "page": page,
@@ -319,7 +320,7 @@ def _numbers_content(
     focus = selectors.current_focus_by_team([team.id], today).get(team.id)
     numbers = _numbers(team, context["date_range"], focus)
     html = _unindent(
-        render_to_string("teams/detail.html#numbers", {**context, "numbers": numbers}, request)
+        render_to_string("dashboard/team.html#numbers", {**context, "numbers": numbers}, request)
     )
     if not key or numbers["pending"]:
         return Content(mark_safe(html)), numbers["pending"]  # noqa: S308  (rendered by the templates)
@@ -370,11 +371,22 @@ def definitions(request: HttpRequest) -> HttpResponse:
     year = settings.EXECDASH_DORA_YEAR
     return render(
         request,
-        "teams/definitions.html",
+        "dashboard/definitions.html",
         {
             "dora_year": year,
             "dora_rows": selectors.dora_table(DORA_LEVELS[year]),
             "min_samples": MIN_SAMPLES_FOR_LEVEL,
             "org_time_zone": settings.EXECDASH_TIME_ZONE,
         },
+    )
+
+
+@require_GET
+def team_freshness(request: HttpRequest, slug: str) -> HttpResponse:
+    """The "numbers computed …" line of a team. While a recompute is pending it polls
+    itself every 2 s; the first response that is fresh carries no trigger, so polling stops.
+    """
+    team = team_for_user(request.user, slug)
+    return render(
+        request, "includes/freshness.html", {"team": team, "freshness": freshness_of(team=team)}
     )

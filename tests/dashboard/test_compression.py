@@ -6,7 +6,7 @@ import gzip
 import os
 import zlib
 
-from apps.teams.compression import deflate_part, gzip_parts
+from apps.dashboard.compression import deflate_part, gzip_parts
 
 
 def test_parts_compressed_beforehand_or_now_make_one_valid_gzip_member():

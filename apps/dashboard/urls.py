@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from apps.teams import views
+from apps.dashboard.views import pages as views
 
 app_name = "teams"
 

@@ -8,10 +8,10 @@ import re
 import pytest
 
 from apps.core.context_processors import NAV_TEAMS
+from apps.dashboard.views.pages import OVERVIEW_FIRST_CARDS
 from apps.incidents.models import Incident
-from apps.teams.views import OVERVIEW_FIRST_CARDS
+from tests.dashboard.conftest import large_org, open_incident
 from tests.factories import MembershipFactory, TeamFactory
-from tests.teams.conftest import large_org, open_incident
 
 pytestmark = pytest.mark.django_db
 

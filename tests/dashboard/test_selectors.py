@@ -6,13 +6,14 @@ from types import SimpleNamespace
 import pytest
 from django.utils import timezone
 
+from apps.dashboard import selectors
+from apps.dashboard.selectors import DateRange, change_of, stability_warnings
 from apps.focus.models import FocusKind
 from apps.incidents.models import Incident
 from apps.metrics.formulas import Stats
 from apps.metrics.rollups import rollups_recompute_all
 from apps.releases.models import Release
-from apps.teams import selectors
-from apps.teams.selectors import DateRange, change_of, stability_warnings
+from tests.dashboard.conftest import days_ago
 from tests.factories import (
     FocusPeriodFactory,
     IncidentFactory,
@@ -20,7 +21,6 @@ from tests.factories import (
     TeamFactory,
     focus_kind,
 )
-from tests.teams.conftest import days_ago
 
 
 def _window(levels, cfr=None, ttr=None):
