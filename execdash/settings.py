@@ -221,6 +221,26 @@ CELERY_TIMEZONE = EXECDASH_TIME_ZONE
 # writes becomes one recompute of the buckets it touched.
 EXECDASH_RECOMPUTE_DELAY_SECONDS = float(env("EXECDASH_RECOMPUTE_DELAY_SECONDS", "1.0"))
 
+
+def _release_cache_version() -> str:
+    """The package version and a digest of the templates, computed once at start: cached
+    dashboard parts of another release (or other templates) are never served."""
+    import hashlib
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        release = version("execdash")
+    except PackageNotFoundError:
+        release = "0"
+    digest = hashlib.sha256()
+    for template in sorted((BASE_DIR / "templates").rglob("*.html")):
+        digest.update(template.read_bytes())
+    return f"{release}-{digest.hexdigest()[:12]}"
+
+
+# Part of every key of the dashboard's page cache (apps/dashboard/page_cache.py).
+EXECDASH_CACHE_VERSION = env("EXECDASH_CACHE_VERSION") or _release_cache_version()
+
 CACHES = {
     "default": (
         {"BACKEND": "apps.core.cache.ExecdashRedisCache", "LOCATION": REDIS_URL}

@@ -4,7 +4,7 @@ import datetime as dt
 
 from django import forms
 
-from apps.dashboard.selectors import DEFAULT_PRESET, MAX_RANGE_DAYS, PRESETS, DateRange
+from apps.dashboard.dates import DEFAULT_PRESET, MAX_RANGE_DAYS, PRESETS, DateRange
 
 
 class DateRangeForm(forms.Form):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import QuerySet, Subquery
+from django.db.models import Q, QuerySet, Subquery
 
+from apps.core.timezones import org_tz, window_bounds
 from apps.incidents.models import Incident
-from apps.releases.models import Release
+from apps.releases.models import FAILED_STATUSES, Release
 from apps.teams.models import Team
 
 CHOICE_LIMIT = 50
@@ -76,3 +77,31 @@ def lead_time_seconds(release: Release) -> float | None:
     if release.first_commit_at is None:
         return None
     return max((release.deployed_at - release.first_commit_at).total_seconds(), 0.0)
+
+
+# --- reads for the dashboard ---------------------------------------------------------------
+
+
+def latest_releases(*, team: Team, start: dt.date, end: dt.date, limit: int = 5) -> list[Release]:
+    """The team's latest releases deployed in `[start, end)` (local dates)."""
+    since, until = window_bounds(start, end, org_tz())
+    return list(
+        Release.objects.filter(team=team, deployed_at__gte=since, deployed_at__lt=until).order_by(
+            "-deployed_at"
+        )[:limit]
+    )
+
+
+def failed_releases_between(
+    *, team: Team, start: dt.date, end: dt.date, limit: int
+) -> QuerySet[Release]:
+    """The team's releases deployed in `[start, end)` (local dates) that failed or caused an
+    incident, newest first, at most `limit` (the fields a chart marker shows)."""
+    since, until = window_bounds(start, end, org_tz())
+    return (
+        Release.objects.filter(team=team, deployed_at__gte=since, deployed_at__lt=until)
+        .filter(Q(status__in=FAILED_STATUSES) | Q(caused_incidents__isnull=False))
+        .distinct()
+        .only("id", "service", "version", "status", "deployed_at")
+        .order_by("-deployed_at")[:limit]
+    )

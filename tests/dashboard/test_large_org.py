@@ -8,7 +8,7 @@ import re
 import pytest
 
 from apps.core.context_processors import NAV_TEAMS
-from apps.dashboard.views.pages import OVERVIEW_FIRST_CARDS
+from apps.dashboard.views.overview import OVERVIEW_FIRST_CARDS
 from apps.incidents.models import Incident
 from tests.dashboard.conftest import large_org, open_incident
 from tests.factories import MembershipFactory, TeamFactory

@@ -1,0 +1,248 @@
+"""Numbers into display text: the overview's totals and card numbers with their change
+against the previous range, the focus timeline's bands, the DORA table in words. Plain
+functions over the domain's answers; the formatting itself is the template tags' plain
+functions (`apps.core.templatetags.formatting`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from apps.core.templatetags.formatting import (
+    format_count,
+    format_duration,
+    format_per_week,
+    format_rate,
+)
+from apps.dashboard.charts.base import Band, Week, focus_bands
+from apps.dashboard.charts.sparklines import sparkline_svg
+from apps.dashboard.dates import DateRange
+from apps.focus.models import FocusPeriod
+
+Better = Literal["up", "down"]
+
+
+@dataclass(frozen=True)
+class Change:
+    """How a number moved against the previous range, in words as well as an arrow."""
+
+    arrow: str  # "▲", "▼" or ""
+    amount: str  # "1.2", "3.1 points", "2 h 5 min"
+    verdict: str  # "better", "worse", "no change", "no earlier data"
+
+    @property
+    def css(self) -> str:
+        return {"better": "better", "worse": "worse"}.get(self.verdict, "same")
+
+    @property
+    def text(self) -> str:
+        if not self.arrow:
+            return self.verdict
+        return f"{self.arrow} {self.amount}, {self.verdict}"
+
+
+def change_of(
+    current: float | None, previous: float | None, *, better: Better, unit: str
+) -> Change:
+    """`unit` is "count", "per_week", "rate" (in percentage points) or "duration"."""
+    if current is None or previous is None:
+        return Change("", "", "no earlier data")
+    delta = current - previous
+    if abs(delta) < 1e-9:
+        return Change("", "", "no change")
+    size = abs(delta)
+    if unit == "rate":
+        amount = format_rate(size).replace(" %", " points")
+    elif unit == "duration":
+        amount = format_duration(size)
+    elif unit == "per_week":
+        amount = f"{format_per_week(size)} a week"
+    else:
+        amount = format_count(size)
+    improved = (delta > 0) == (better == "up")
+    return Change("▲" if delta > 0 else "▼", amount, "better" if improved else "worse")
+
+
+@dataclass(frozen=True)
+class Total:
+    name: str
+    value: str
+    change: Change
+    definition: str
+    value_missing: bool = False
+
+
+def org_totals(current: Any, previous: Any) -> list[Total]:
+    """The overview's top strip from two WindowMetrics of the organization."""
+    ttr_now, ttr_before = current.time_to_restore, previous.time_to_restore
+    return [
+        Total(
+            name="Deployments per week",
+            value=format_per_week(current.deployment_frequency_per_week),
+            change=change_of(
+                current.deployment_frequency_per_week,
+                previous.deployment_frequency_per_week,
+                better="up",
+                unit="per_week",
+            ),
+            definition="deployment-frequency",
+            value_missing=current.deployment_frequency_per_week is None,
+        ),
+        Total(
+            name="Change failure rate",
+            value=format_rate(current.change_failure_rate),
+            change=change_of(
+                current.change_failure_rate,
+                previous.change_failure_rate,
+                better="down",
+                unit="rate",
+            ),
+            definition="change-failure-rate",
+            value_missing=current.change_failure_rate is None,
+        ),
+        Total(
+            name="Time to restore (median)",
+            value=format_duration(ttr_now.median),
+            change=change_of(ttr_now.median, ttr_before.median, better="down", unit="duration"),
+            definition="time-to-restore",
+            value_missing=ttr_now.median is None,
+        ),
+        Total(
+            name="Open incidents at the end of the range",
+            value=format_count(current.open_incidents),
+            change=change_of(
+                current.open_incidents, previous.open_incidents, better="down", unit="count"
+            ),
+            definition="open-incidents",
+            value_missing=current.open_incidents is None,
+        ),
+    ]
+
+
+@dataclass(frozen=True)
+class CardNumber:
+    name: str
+    value: str
+    level: str
+    sparkline: str
+    definition: str
+    metric: str
+    value_missing: bool = False
+
+
+def _weekly_values(weeks: Sequence[Week]) -> dict[str, list[float | None]]:
+    return {
+        "time_to_restore": [w.ttr_median for w in weeks],
+        "change_failure_rate": [w.change_failure_rate for w in weeks],
+        "deployment_frequency": [float(w.deployments) for w in weeks],
+        "lead_time": [w.lead_median for w in weeks],
+    }
+
+
+def card_numbers(window: Any, weeks: Sequence[Week]) -> list[CardNumber]:
+    levels = (window.levels if window else None) or {}
+    series = _weekly_values(weeks)
+
+    def spark(metric: str, name: str) -> str:
+        return sparkline_svg(series[metric], label=f"{name}, last 12 weeks")
+
+    ttr = window.time_to_restore.median if window else None
+    cfr = window.change_failure_rate if window else None
+    freq = window.deployment_frequency_per_week if window else None
+    lead = window.lead_time.median if window else None
+    return [
+        CardNumber(
+            name="Time to restore",
+            value=format_duration(ttr),
+            level=levels.get("time_to_restore", "not_enough_data"),
+            sparkline=spark("time_to_restore", "Time to restore"),
+            definition="time-to-restore",
+            metric="time_to_restore",
+            value_missing=ttr is None,
+        ),
+        CardNumber(
+            name="Change failure rate",
+            value=format_rate(cfr),
+            level=levels.get("change_failure_rate", "not_enough_data"),
+            sparkline=spark("change_failure_rate", "Change failure rate"),
+            definition="change-failure-rate",
+            metric="change_failure_rate",
+            value_missing=cfr is None,
+        ),
+        CardNumber(
+            name="Deploys per week",
+            value=format_per_week(freq),
+            level=levels.get("deployment_frequency", "not_enough_data"),
+            sparkline=spark("deployment_frequency", "Deployments per week"),
+            definition="deployment-frequency",
+            metric="deployment_frequency",
+            value_missing=freq is None,
+        ),
+        CardNumber(
+            name="Lead time",
+            value=format_duration(lead),
+            level=levels.get("lead_time", "not_enough_data"),
+            sparkline=spark("lead_time", "Lead time"),
+            definition="lead-time",
+            metric="lead_time",
+            value_missing=lead is None,
+        ),
+    ]
+
+
+@dataclass(frozen=True)
+class TimelineBand:
+    band: Band
+    left: float  # percent of the range
+    width: float
+    period: FocusPeriod
+
+
+def timeline_of(periods: Sequence[FocusPeriod], date_range: DateRange) -> list[TimelineBand]:
+    """Bands across the range, positioned in percent, for the HTML focus timeline."""
+    by_start = {p.starts_on: p for p in periods}
+    total = max(date_range.days, 1)
+    out = []
+    for band in focus_bands(periods, date_range.start, date_range.end):
+        source = by_start.get(band.start) or next(p for p in periods if p.covers(band.start))
+        out.append(
+            TimelineBand(
+                band=band,
+                left=round((band.start - date_range.start).days / total * 100, 3),
+                width=round((band.end - band.start).days / total * 100, 3),
+                period=source,
+            )
+        )
+    return out
+
+
+def dora_table(table: Any) -> list[dict[str, str]]:
+    """The benchmark year's cut-offs in words, one row per level (elite, high, medium, low)."""
+    freq, lead, cfr, ttr = (
+        table.deployment_frequency,
+        table.lead_time,
+        table.change_failure_rate,
+        table.time_to_restore,
+    )
+    rows = []
+    for i, level in enumerate(("elite", "high", "medium")):
+        rows.append(
+            {
+                "level": level,
+                "deployment_frequency": f"≥ {format_per_week(freq[i])} per week",
+                "lead_time": f"< {format_duration(lead[i])}",
+                "change_failure_rate": f"≤ {format_rate(cfr[i])}",
+                "time_to_restore": f"< {format_duration(ttr[i])}",
+            }
+        )
+    rows.append(
+        {
+            "level": "low",
+            "deployment_frequency": f"< {format_per_week(freq[2])} per week",
+            "lead_time": f"≥ {format_duration(lead[2])}",
+            "change_failure_rate": f"> {format_rate(cfr[2])}",
+            "time_to_restore": f"≥ {format_duration(ttr[2])}",
+        }
+    )
+    return rows
