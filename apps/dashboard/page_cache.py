@@ -39,7 +39,7 @@ def _scope() -> str:
 
 def unindent(html: str) -> str:
     """The templates' indentation dropped (a line break stays a line break, so the page reads
-    the same, `white-space: pre-line` text too): a 200-team overview is a fifth smaller."""
+    the same, `white-space: pre-line` text too); see BENCHMARKS.md ("Smaller pages")."""
     return INDENT.sub("\n", html)
 
 
@@ -57,7 +57,7 @@ def _state_sql(where: str) -> str:
         return connection.ops.quote_name(model._meta.db_table)
 
     # The teams' versions are joined (one hash for all of them); a correlated subquery per
-    # team cost 2 ms for 200 teams.
+    # team cost more (BENCHMARKS.md, "One query for the state").
     return f"""
         SELECT t.id, t.name, t.slug,
             tv.id || '.' || tv.version,
@@ -95,7 +95,7 @@ def teams_state(team_ids: Sequence[int], today: dt.date) -> tuple[dict[int, Team
     """Each team's state and the organization's version, in one query.
 
     It runs on every page view, so it is written as SQL: built by the ORM, the same query
-    (four correlated subqueries) costs several times more to compile than to run.
+    (four correlated subqueries) costs more to compile than to run (BENCHMARKS.md).
     """
     if not team_ids:
         return {}, scope_versions([ORG_SCOPE]).get(ORG_SCOPE)

@@ -5,7 +5,7 @@ functions (`apps.core.templatetags.formatting`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -73,50 +73,52 @@ class Total:
     value_missing: bool = False
 
 
+FORMATS: dict[str, Callable[[float | None], str]] = {
+    "count": format_count,
+    "per_week": format_per_week,
+    "rate": format_rate,
+    "duration": format_duration,
+}
+
+# The overview's top strip: name, anchor on the definitions page, the WindowMetrics value,
+# which way is better, and its unit.
+TOTALS: tuple[tuple[str, str, Callable[[Any], float | None], Better, str], ...] = (
+    (
+        "Deployments per week",
+        "deployment-frequency",
+        lambda w: w.deployment_frequency_per_week,
+        "up",
+        "per_week",
+    ),
+    ("Change failure rate", "change-failure-rate", lambda w: w.change_failure_rate, "down", "rate"),
+    (
+        "Time to restore (median)",
+        "time-to-restore",
+        lambda w: w.time_to_restore.median,
+        "down",
+        "duration",
+    ),
+    (
+        "Open incidents at the end of the range",
+        "open-incidents",
+        lambda w: w.open_incidents,
+        "down",
+        "count",
+    ),
+)
+
+
 def org_totals(current: Any, previous: Any) -> list[Total]:
     """The overview's top strip from two WindowMetrics of the organization."""
-    ttr_now, ttr_before = current.time_to_restore, previous.time_to_restore
     return [
         Total(
-            name="Deployments per week",
-            value=format_per_week(current.deployment_frequency_per_week),
-            change=change_of(
-                current.deployment_frequency_per_week,
-                previous.deployment_frequency_per_week,
-                better="up",
-                unit="per_week",
-            ),
-            definition="deployment-frequency",
-            value_missing=current.deployment_frequency_per_week is None,
-        ),
-        Total(
-            name="Change failure rate",
-            value=format_rate(current.change_failure_rate),
-            change=change_of(
-                current.change_failure_rate,
-                previous.change_failure_rate,
-                better="down",
-                unit="rate",
-            ),
-            definition="change-failure-rate",
-            value_missing=current.change_failure_rate is None,
-        ),
-        Total(
-            name="Time to restore (median)",
-            value=format_duration(ttr_now.median),
-            change=change_of(ttr_now.median, ttr_before.median, better="down", unit="duration"),
-            definition="time-to-restore",
-            value_missing=ttr_now.median is None,
-        ),
-        Total(
-            name="Open incidents at the end of the range",
-            value=format_count(current.open_incidents),
-            change=change_of(
-                current.open_incidents, previous.open_incidents, better="down", unit="count"
-            ),
-            definition="open-incidents",
-            value_missing=current.open_incidents is None,
-        ),
+            name=name,
+            value=FORMATS[unit](value(current)),
+            change=change_of(value(current), value(previous), better=better, unit=unit),
+            definition=definition,
+            value_missing=value(current) is None,
+        )
+        for name, definition, value, better, unit in TOTALS
     ]
 
 
@@ -140,55 +142,55 @@ def _weekly_values(weeks: Sequence[Week]) -> dict[str, list[float | None]]:
     }
 
 
+# A team card's numbers: name, metric (and its level's key), sparkline label, anchor on the
+# definitions page, the WindowMetrics value and its unit.
+CARD_NUMBERS: tuple[tuple[str, str, str, str, Callable[[Any], float | None], str], ...] = (
+    (
+        "Time to restore",
+        "time_to_restore",
+        "Time to restore",
+        "time-to-restore",
+        lambda w: w.time_to_restore.median,
+        "duration",
+    ),
+    (
+        "Change failure rate",
+        "change_failure_rate",
+        "Change failure rate",
+        "change-failure-rate",
+        lambda w: w.change_failure_rate,
+        "rate",
+    ),
+    (
+        "Deploys per week",
+        "deployment_frequency",
+        "Deployments per week",
+        "deployment-frequency",
+        lambda w: w.deployment_frequency_per_week,
+        "per_week",
+    ),
+    ("Lead time", "lead_time", "Lead time", "lead-time", lambda w: w.lead_time.median, "duration"),
+)
+
+
 def card_numbers(window: Any, weeks: Sequence[Week]) -> list[CardNumber]:
     levels = (window.levels if window else None) or {}
     series = _weekly_values(weeks)
-
-    def spark(metric: str, name: str) -> str:
-        return sparkline_svg(series[metric], label=f"{name}, last 12 weeks")
-
-    ttr = window.time_to_restore.median if window else None
-    cfr = window.change_failure_rate if window else None
-    freq = window.deployment_frequency_per_week if window else None
-    lead = window.lead_time.median if window else None
-    return [
-        CardNumber(
-            name="Time to restore",
-            value=format_duration(ttr),
-            level=levels.get("time_to_restore", "not_enough_data"),
-            sparkline=spark("time_to_restore", "Time to restore"),
-            definition="time-to-restore",
-            metric="time_to_restore",
-            value_missing=ttr is None,
-        ),
-        CardNumber(
-            name="Change failure rate",
-            value=format_rate(cfr),
-            level=levels.get("change_failure_rate", "not_enough_data"),
-            sparkline=spark("change_failure_rate", "Change failure rate"),
-            definition="change-failure-rate",
-            metric="change_failure_rate",
-            value_missing=cfr is None,
-        ),
-        CardNumber(
-            name="Deploys per week",
-            value=format_per_week(freq),
-            level=levels.get("deployment_frequency", "not_enough_data"),
-            sparkline=spark("deployment_frequency", "Deployments per week"),
-            definition="deployment-frequency",
-            metric="deployment_frequency",
-            value_missing=freq is None,
-        ),
-        CardNumber(
-            name="Lead time",
-            value=format_duration(lead),
-            level=levels.get("lead_time", "not_enough_data"),
-            sparkline=spark("lead_time", "Lead time"),
-            definition="lead-time",
-            metric="lead_time",
-            value_missing=lead is None,
-        ),
-    ]
+    numbers = []
+    for name, metric, spark_name, definition, value_of, unit in CARD_NUMBERS:
+        value = value_of(window) if window else None
+        numbers.append(
+            CardNumber(
+                name=name,
+                value=FORMATS[unit](value),
+                level=levels.get(metric, "not_enough_data"),
+                sparkline=sparkline_svg(series[metric], label=f"{spark_name}, last 12 weeks"),
+                definition=definition,
+                metric=metric,
+                value_missing=value is None,
+            )
+        )
+    return numbers
 
 
 @dataclass(frozen=True)

@@ -182,7 +182,8 @@ def _weekly(trace: type[go.Scatter] | type[go.Bar], **kwargs: Any) -> Any:
 @lru_cache(maxsize=1)
 def _template() -> dict[str, Any]:
     """Plotly's default look, cut down to what a cartesian chart of bars and lines uses: the
-    whole template (maps, polar and 3-D defaults, colour scales) is 7 KB in every figure."""
+    whole template (maps, polar and 3-D defaults, colour scales) would ride in every
+    figure (BENCHMARKS.md, "Smaller pages")."""
     full = pio.templates["plotly"].to_plotly_json()
     layout_keys = (
         "annotationdefaults",
