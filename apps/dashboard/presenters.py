@@ -1,7 +1,7 @@
 """Numbers into display text: the overview's totals and card numbers with their change
 against the previous range, the focus timeline's bands, the DORA table in words. Plain
 functions over the domain's answers; the formatting itself is the template tags' plain
-functions (`apps.core.templatetags.formatting`)."""
+functions (`apps.core.formatting`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from apps.core.templatetags.formatting import (
+from apps.core.formatting import (
     format_count,
     format_duration,
     format_per_week,

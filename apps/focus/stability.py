@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from apps.core.templatetags.formatting import LEVEL_LABELS, format_duration, format_rate
+from apps.core.formatting import LEVEL_LABELS, format_duration, format_rate
 from apps.focus.models import FocusKind, FocusPeriod
 
 POOR_STABILITY = ("low", "medium")

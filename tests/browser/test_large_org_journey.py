@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from apps.core.context_processors import NAV_TEAMS
 from apps.dashboard.views.overview import OVERVIEW_FIRST_CARDS
+from apps.teams.context_processors import NAV_TEAMS
 from tests.browser.conftest import assert_clean, screenshot
 from tests.dashboard.conftest import large_org
 from tests.factories import AdminFactory

@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from apps.core.context_processors import NAV_TEAMS
 from apps.dashboard.views.overview import OVERVIEW_FIRST_CARDS
 from apps.incidents.models import Incident
+from apps.teams.context_processors import NAV_TEAMS
 from tests.dashboard.conftest import large_org, open_incident
 from tests.factories import MembershipFactory, TeamFactory
 

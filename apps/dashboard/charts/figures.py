@@ -20,7 +20,7 @@ from typing import Any
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from apps.core.templatetags.formatting import (
+from apps.core.formatting import (
     format_count,
     format_duration,
     format_per_week,

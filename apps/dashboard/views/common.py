@@ -16,10 +16,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from apps.core.context_processors import NAV_TEAMS
 from apps.core.timezones import org_tz
 from apps.dashboard.dates import DateRange
 from apps.dashboard.forms import DateRangeForm
+from apps.teams.context_processors import NAV_TEAMS
 from apps.teams.models import Team
 
 

@@ -12,12 +12,12 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from apps.core.permissions import is_org_admin, visible_teams
-from apps.core.templatetags.formatting import format_ago
+from apps.core.formatting import format_ago
 from apps.dashboard.dates import preset_links
 from apps.dashboard.page_cache import PAGE_CACHE_SECONDS, unindent
 from apps.dashboard.selectors.overview import OverviewState, overview_cards, overview_state
 from apps.dashboard.views.common import fragment_of, nav, page_response, range_form, today
+from apps.teams.permissions import is_org_admin, visible_teams
 
 # The overview shows this many team cards, most in need of attention first; the rest are
 # one click away ("Show all N teams", `?teams=all`).

@@ -15,9 +15,7 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
-from apps.core.freshness import team_freshness as freshness_of
-from apps.core.permissions import team_for_user, visible_teams
-from apps.core.templatetags.formatting import format_ago
+from apps.core.formatting import format_ago
 from apps.dashboard.dates import DateRange, preset_links
 from apps.dashboard.page_cache import (
     PAGE_CACHE_SECONDS,
@@ -34,8 +32,10 @@ from apps.focus.models import FocusPeriod
 from apps.focus.selectors import current_focus_by_team, team_focus_rows, team_periods
 from apps.focus.stability import stability_warnings
 from apps.incidents.selectors import latest_incidents
+from apps.metrics.selectors import team_freshness as freshness_of
 from apps.releases.selectors import latest_releases
 from apps.teams.models import Team
+from apps.teams.permissions import team_for_user, visible_teams
 
 TEMPLATE = "dashboard/team.html"
 # htmx targets of the team page, and the partial each one is rendered from.
