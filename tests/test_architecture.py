@@ -63,9 +63,6 @@ def _violations(importer_apps: set[str] | None, forbidden: set[str]) -> list[str
     return out
 
 
-# The core work (permissions to apps.teams, freshness to metrics, SQLite functions to the
-# metrics app) lands separately; until then core still imports teams and metrics.
-@pytest.mark.xfail(strict=False, reason="apps/core still imports teams and metrics")
 def test_core_imports_no_other_app() -> None:
     others = {_app(name) for name in MODULES} - {"core"}
     assert _violations({"core"}, others) == []
