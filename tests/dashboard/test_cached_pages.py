@@ -55,6 +55,12 @@ def test_a_second_view_reads_the_cards_from_the_cache(seen):
     assert PAGE_CACHE_SECONDS > 0
 
 
+def test_another_release_does_not_read_what_this_one_cached(seen, settings):
+    settings.EXECDASH_CACHE_VERSION = "another-release"
+    assert queries_of(seen) > 3  # the cards are built again
+    assert queries_of(seen) == 3  # and cached under the new version
+
+
 def test_an_incident_shows_at_once_and_after_the_worker_recomputed(seen, payments):
     started = timezone.now() - dt.timedelta(hours=2)
     incident = incident_create(
