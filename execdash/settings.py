@@ -240,6 +240,9 @@ def _release_cache_version() -> str:
 
 # Part of every key of the dashboard's page cache (apps/dashboard/page_cache.py).
 EXECDASH_CACHE_VERSION = env("EXECDASH_CACHE_VERSION") or _release_cache_version()
+# The team page's chart JSON escaped once and cached with the charts, rather than by
+# `json_script` on every render (apps/dashboard/page_cache.py).
+EXECDASH_CHART_JSON_ONCE = env_bool("EXECDASH_CHART_JSON_ONCE", True)
 
 CACHES = {
     "default": (

@@ -203,3 +203,18 @@ def test_figures_and_markers_reach_the_page_escaped_by_json_script():
     )
     for chart in built:
         assert found[chart.json_id] == json.loads(json.dumps(chart.figure, cls=DjangoJSONEncoder))
+
+
+@pytest.mark.parametrize("once", [True, False])
+def test_chart_json_escaped_once_is_what_json_script_writes(settings, once):
+    from django.template.loader import render_to_string
+
+    from apps.dashboard.page_cache import with_script_json
+
+    settings.EXECDASH_CHART_JSON_ONCE = once
+    built = _all_charts([charts.Band(START, END, "</script><b>&", "custom")])
+    cached = with_script_json(built)
+    assert bool(cached.markers_json) is once
+    context = {"date_range": SimpleNamespace(query="range=13w")}
+    page = render_to_string("dashboard/team.html#charts", {"charts": cached, **context})
+    assert page == render_to_string("dashboard/team.html#charts", {"charts": built, **context})

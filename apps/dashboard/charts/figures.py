@@ -55,6 +55,7 @@ class Chart:
     figure: dict[str, Any]
     summary: str
     definition: str = ""  # anchor on the definitions page
+    figure_json: str = field(default="", compare=False)  # see page_cache.with_script_json
 
     @property
     def json_id(self) -> str:
@@ -470,6 +471,7 @@ class TeamCharts:
     charts: list[Chart]
     markers: list[dict[str, Any]]
     markers_json_id: str = MARKERS_JSON_ID
+    markers_json: str = field(default="", compare=False)  # see page_cache.with_script_json
 
     def __iter__(self) -> Iterator[Chart]:
         return iter(self.charts)

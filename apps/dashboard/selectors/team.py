@@ -18,6 +18,7 @@ from apps.dashboard.charts.base import Marker, dense_weeks, focus_bands
 from apps.dashboard.charts.figures import TeamCharts
 from apps.dashboard.charts.figures import team_charts as build_team_charts
 from apps.dashboard.dates import DateRange
+from apps.dashboard.page_cache import with_script_json
 from apps.dashboard.presenters import TimelineBand, timeline_of
 from apps.focus.models import FocusPeriod
 from apps.focus.selectors import current_of, team_periods
@@ -154,6 +155,7 @@ def team_charts(*, team: Team, date_range: DateRange, periods: Sequence[FocusPer
         end=date_range.end,
         tz=org_tz(),
     )
+    built = with_script_json(built)
     if key is not None:
         cache.set(key, built, CHARTS_CACHE_SECONDS)
     return built
