@@ -7,6 +7,16 @@ from django import forms
 from apps.dashboard.dates import DEFAULT_PRESET, MAX_RANGE_DAYS, PRESETS, DateRange
 
 
+def _day_field(label: str, which: str) -> forms.DateField:
+    return forms.DateField(
+        required=False,
+        input_formats=["%Y-%m-%d"],
+        widget=forms.DateInput(attrs={"type": "date"}),
+        label=label,
+        error_messages={"invalid": f"Enter the {which} date as YYYY-MM-DD."},
+    )
+
+
 class DateRangeForm(forms.Form):
     """The date range of the overview and team pages, read from the query string.
 
@@ -18,20 +28,8 @@ class DateRangeForm(forms.Form):
     range = forms.ChoiceField(
         choices=[(key, label) for key, (_weeks, label) in PRESETS.items()], required=False
     )
-    start = forms.DateField(
-        required=False,
-        input_formats=["%Y-%m-%d"],
-        widget=forms.DateInput(attrs={"type": "date"}),
-        label="From",
-        error_messages={"invalid": "Enter the start date as YYYY-MM-DD."},
-    )
-    end = forms.DateField(
-        required=False,
-        input_formats=["%Y-%m-%d"],
-        widget=forms.DateInput(attrs={"type": "date"}),
-        label="To",
-        error_messages={"invalid": "Enter the end date as YYYY-MM-DD."},
-    )
+    start = _day_field("From", "start")
+    end = _day_field("To", "end")
 
     def __init__(self, *args: object, today: dt.date, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
