@@ -9,10 +9,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from apps.api.forms import TokenForm
 from apps.api.models import ApiToken
 from apps.api.selectors import tokens_list
 from apps.api.services import api_token_create, api_token_revoke
+from apps.dashboard.forms import TokenForm
 from apps.teams.permissions import is_org_admin
 
 
