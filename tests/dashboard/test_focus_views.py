@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from apps.focus.models import FocusEvent, FocusPeriod
 from apps.focus.services import focus_period_align, focus_period_propose
+from apps.metrics.rollups import rollups_recompute_all
 from tests.core.personas import HTMX, Personas, client_for
 from tests.factories import FocusPeriodFactory, focus_kind
 
@@ -370,3 +371,26 @@ def test_a_proposal_waiting_for_sign_off(people) -> None:
     page = as_(people, "admin").get(reverse("focus:team", args=[people.team.slug])).content.decode()
     assert "Waiting for sign-off by an admin for 4 days" in page
     assert "Align or send back" in page
+
+
+# --- the overview and the team page lead here ------------------------------------------
+
+
+def test_revisit_due_chip_and_team_header_link_the_focus_page(people) -> None:
+    period = aligned(people, revisit_on=today() - dt.timedelta(days=3))
+    rollups_recompute_all()  # the pages cache what they build once the rollups exist
+    client = as_(people, "manager")
+    focus_url = reverse("focus:team", args=[people.team.slug])
+    overview = client.get(reverse("teams:overview")).content.decode()
+    assert f'href="{focus_url}"' in overview
+    assert "revisit due" in overview
+    team_page = client.get(reverse("teams:detail", args=[people.team.slug])).content.decode()
+    assert f'href="{focus_url}"' in team_page
+
+    # Closed today, the period still covers today: the cached card must drop the chip.
+    client.post(
+        reverse("focus:revisit", args=[people.team.slug, period.pk]),
+        {"decision": "close", "note": "Done."},
+    )
+    overview = client.get(reverse("teams:overview")).content.decode()
+    assert "revisit due" not in overview.split("more team")[0]
