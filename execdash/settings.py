@@ -190,17 +190,30 @@ SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
-# Pages load no inline script and nothing from another origin.
+# Content Security Policy (Django's CSP middleware). Pages load no inline script, nothing
+# from another origin, and no eval: htmx runs with allowEval and allowScriptTags off (the
+# htmx-config meta in base.html) and plotly.js's basic bundle needs no eval. Chart figures
+# travel as `<script type="application/json">` (never executed) read by static/js/charts.js.
+# One exception, for styles: style ATTRIBUTES are allowed (`style-src-attr 'unsafe-inline'`)
+# because plotly.js writes them on its SVG (rich text such as <b> in hover labels) and the
+# focus timeline places its bands by percentage. Style ELEMENTS stay refused
+# (`style-src-elem 'self'`): htmx's indicator styles are off and live in execdash.css, and
+# plotly.js adds its rules through the CSSOM to static/css/plotly-rules.css. An injected
+# style attribute needs an HTML injection first, which autoescaping prevents.
+# tests/browser/test_every_page.py opens every page and fails on any violation.
 SECURE_CSP = {
     "default-src": ["'self'"],
     "script-src": ["'self'"],
-    "style-src": ["'self'", "'unsafe-inline'"],  # plotly.js sets inline styles on its SVG
+    "style-src": ["'self'"],
+    "style-src-elem": ["'self'"],
+    "style-src-attr": ["'unsafe-inline'"],
     "img-src": ["'self'", "data:"],
     "font-src": ["'self'", "data:"],
     "connect-src": ["'self'"],
     "object-src": ["'none'"],
     "base-uri": ["'self'"],
     "frame-ancestors": ["'none'"],
+    "form-action": ["'self'"],
 }
 MIDDLEWARE.insert(1, "django.middleware.csp.ContentSecurityPolicyMiddleware")
 
