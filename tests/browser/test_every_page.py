@@ -15,7 +15,6 @@ focus names all carrying XSS payloads. Then:
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,40 +22,15 @@ from typing import Any
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
-from apps.api.services import api_token_create
-from apps.focus.models import FocusPeriod
-from apps.focus.services import focus_kinds_ensure_builtin
-from apps.incidents.models import Incident
-from apps.metrics.rollups import rollups_recompute_all
-from apps.releases.models import Release
-from apps.teams.models import Membership
 from tests.browser.conftest import screenshot
-from tests.factories import (
-    PASSWORD,
-    AdminFactory,
-    FocusPeriodFactory,
-    IncidentFactory,
-    MembershipFactory,
-    OutcomeFactory,
-    OutcomeMeasurementFactory,
-    ReleaseFactory,
-    TeamFactory,
-)
+from tests.factories import PASSWORD
+from tests.security.hostile import IMG, app_pages, seed_hostile
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
-PAYLOADS = (
-    "<img src=x onerror=alert(1)>",
-    '"><svg onload=alert(1)>',
-    "</script><script>alert(1)</script>",
-    "javascript:alert(1)",
-)
-IMG, SVG, SCRIPT, JS = PAYLOADS
-
 # Collects the page's CSP violations where the test can read them (the init script runs
 # before the page's own scripts, on every navigation).
 CSP_LISTENER = """
@@ -96,74 +70,6 @@ MARKER_CENTRE = """(gd, name) => {
   }
   return null;
 }"""
-
-
-def seed() -> dict[str, Any]:
-    focus_kinds_ensure_builtin()  # an earlier journey's flush may have removed them
-    team = TeamFactory(name=IMG, slug="hostile")
-    admin = AdminFactory(username="dana.director")
-    MembershipFactory(team=team, user=admin, role=Membership.Role.MANAGER)
-    now = timezone.now()
-    for week in range(10):
-        at = now - dt.timedelta(days=7 * week + 1)
-        ReleaseFactory(
-            team=team,
-            service=SVG,
-            version=f"{SCRIPT}{week}",
-            deployed_at=at,
-            status=Release.Status.FAILED if week % 3 == 0 else Release.Status.SUCCEEDED,
-        )
-    incident = IncidentFactory(
-        team=team,
-        title=IMG,
-        service=JS,
-        severity=Incident.Severity.SEV1,
-        started_at=now - dt.timedelta(days=3),
-        resolved_at=now - dt.timedelta(days=3) + dt.timedelta(hours=2),
-    )
-    IncidentFactory(team=team, title=SCRIPT, service=SVG, started_at=now - dt.timedelta(days=9))
-    release = Release.objects.filter(team=team).order_by("-deployed_at").first()
-    outcome = OutcomeFactory(team=team, name=SVG, unit=SCRIPT)
-    OutcomeMeasurementFactory(outcome=outcome)
-    aligned = FocusPeriodFactory(
-        team=team,
-        rationale=IMG,
-        starts_on=timezone.localdate() - dt.timedelta(days=60),
-        status=FocusPeriod.Status.ALIGNED,
-    )
-    _token, _raw = api_token_create(name=SVG, team=team, created_by=admin)
-    rollups_recompute_all()
-    return {
-        "team": team,
-        "admin": admin,
-        "incident": incident,
-        "release": release,
-        "focus": aligned,
-        "token": _token,
-    }
-
-
-def app_pages(data: dict[str, Any]) -> list[str]:
-    """The app's own pages an admin who manages the team can open."""
-    team = data["team"]
-    base = f"/teams/{team.slug}"
-    return [
-        "/",
-        "/definitions/",
-        f"{base}/",
-        f"{base}/incidents/",
-        f"{base}/incidents/new/",
-        f"{base}/incidents/{data['incident'].pk}/",
-        f"{base}/releases/",
-        f"{base}/releases/new/",
-        f"{base}/releases/{data['release'].pk}/",
-        f"{base}/focus/",
-        f"{base}/focus/propose/",
-        f"{base}/focus/{data['focus'].pk}/",
-        f"{base}/focus/{data['focus'].pk}/revisit/",
-        "/settings/tokens/",
-        f"/settings/tokens/{data['token'].pk}/revoke/",
-    ]
 
 
 def admin_pages(data: dict[str, Any]) -> list[str]:
@@ -226,7 +132,7 @@ class Watched:
 
 @pytest.fixture
 def data() -> dict[str, Any]:
-    return seed()
+    return seed_hostile()
 
 
 @pytest.fixture
