@@ -191,8 +191,9 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 # Content Security Policy (Django's CSP middleware). Pages load no inline script, nothing
-# from another origin, and no eval: htmx runs with allowEval and allowScriptTags off (the
-# htmx-config meta in base.html) and plotly.js's basic bundle needs no eval. Chart figures
+# from another origin, and no eval: htmx runs with allowEval off (the htmx-config meta in
+# base.html; an inline script in a swapped fragment is refused here) and plotly.js's basic
+# bundle needs no eval. Chart figures
 # travel as `<script type="application/json">` (never executed) read by static/js/charts.js.
 # One exception, for styles: style ATTRIBUTES are allowed (`style-src-attr 'unsafe-inline'`)
 # because plotly.js writes them on its SVG (rich text such as <b> in hover labels) and the

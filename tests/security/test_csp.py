@@ -36,7 +36,7 @@ def test_the_policy_allows_no_inline_script_eval_or_style_element(client):
             assert "'unsafe-inline'" not in values, name
 
 
-def test_htmx_runs_without_eval_script_tags_or_injected_styles(client):
+def test_htmx_runs_without_eval_or_injected_styles(client):
     page = client.get("/accounts/login/").content.decode()
     found = re.search(r"<meta name=\"htmx-config\" content='([^']+)'>", page)
     assert found, "no htmx-config meta"
@@ -44,5 +44,7 @@ def test_htmx_runs_without_eval_script_tags_or_injected_styles(client):
     assert config == {
         "includeIndicatorStyles": False,
         "allowEval": False,
-        "allowScriptTags": False,
+        # On: off, htmx strips the charts' JSON from swapped fragments; the CSP refuses the
+        # inline scripts it would run.
+        "allowScriptTags": True,
     }
