@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "apps.outcomes",
     "apps.metrics",
     "apps.api",
+    "apps.demo",
 ]
 
 MIDDLEWARE = [
