@@ -108,6 +108,10 @@ def read_header(path: str, kind: str) -> tuple[list[str], list[str]]:
     if duplicates:
         raise FileProblem(f"Columns appear twice: {', '.join(duplicates)}.")
     missing = [name for name in spec.required if name not in header]
+    if missing and len(header) == 1 and (";" in header[0] or "\t" in header[0]):
+        raise FileProblem(
+            "The cells are separated by semicolons or tabs; save the file as CSV with commas."
+        )
     if missing:
         raise FileProblem(
             f"The file lacks the column{'s' if len(missing) > 1 else ''} "
