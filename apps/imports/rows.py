@@ -15,13 +15,16 @@ import csv
 import datetime as dt
 import hashlib
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import Model
+from django.utils import timezone
 
 from apps.core.records import Source
 from apps.core.timezones import week_start_of
@@ -43,7 +46,7 @@ from apps.releases.models import Release
 from apps.releases.services import RELEASE_FIELDS, release_validate
 from apps.teams.models import Team
 
-BATCH_SIZE = 1000
+BATCH_SIZE = 2000
 # A model field a service names in its errors, and the column that gave it.
 FIELD_COLUMNS = {"caused_by": "caused_by_release", "cause": "deploy_caused"}
 LENGTHS = {
@@ -178,7 +181,37 @@ def derived_key(team: Team, kind: str, spec: KindColumns, fields: dict[str, Any]
     return f"csv-{digest}"
 
 
-def _parse(row: Row, kind: str, header: set[str], zone: ZoneInfo, team: Team) -> None:
+STATUSES = list(Release.Status.values)
+SEVERITIES = list(Incident.Severity.values)
+TIMESTAMPS = {"deployed_at", "first_commit_at", "started_at", "detected_at", "resolved_at"}
+Reader = Callable[[str], Any]
+
+
+def cell_readers(kind: str, header: list[str], zone: ZoneInfo) -> list[tuple[str, Reader]]:
+    """How to read each writable column the file has (decided once per file, not per cell)."""
+    spec = COLUMNS[kind]
+    readers: list[tuple[str, Reader]] = []
+    for name in spec.writable:
+        if name not in header or name == spec.reference_column:
+            continue
+        reader: Reader
+        if name in TIMESTAMPS:
+            reader = partial(timestamp, zone=zone)
+        elif name == "change_count":
+            reader = lambda cell: whole_number(cell) or 0  # noqa: E731
+        elif name == "status":
+            reader = lambda cell: choice(cell, STATUSES) or Release.Status.SUCCEEDED  # noqa: E731
+        elif name == "severity":
+            reader = lambda cell: choice(cell, SEVERITIES, upper=True) or "SEV3"  # noqa: E731
+        elif name == "deploy_caused":
+            reader = yes_no
+        else:
+            reader = partial(text, max_length=LENGTHS.get(name, 200))
+        readers.append((name, reader))
+    return readers
+
+
+def _parse(row: Row, kind: str, readers: list[tuple[str, Reader]], team: Team) -> None:
     """Read the row's cells into model field values (only the columns the file has)."""
     spec = COLUMNS[kind]
     raw = row.raw
@@ -186,33 +219,12 @@ def _parse(row: Row, kind: str, header: set[str], zone: ZoneInfo, team: Team) ->
     team_cell = raw.get("team", "").strip()
     if team_cell and team_cell != team.slug:
         row.refuse("team", f"This file is imported into team “{team.slug}”, not “{team_cell}”.")
-    for name in spec.writable:
-        if name not in header:
-            continue
-        cell = raw.get(name) or ""
+    for name, read in readers:
         try:
-            if name in (
-                "deployed_at",
-                "first_commit_at",
-                "started_at",
-                "detected_at",
-                "resolved_at",
-            ):
-                out[name] = timestamp(cell, zone)
-            elif name == "change_count":
-                out[name] = whole_number(cell) or 0
-            elif name == "status":
-                out[name] = choice(cell, list(Release.Status.values)) or Release.Status.SUCCEEDED
-            elif name == "severity":
-                out[name] = choice(cell, list(Incident.Severity.values), upper=True) or "SEV3"
-            elif name == "deploy_caused":
-                out[name] = yes_no(cell)
-            elif name == spec.reference_column:
-                row.reference = cell.strip()
-            else:
-                out[name] = text(cell, max_length=LENGTHS.get(name, 200))
+            out[name] = read(raw.get(name) or "")
         except CellError as exc:
             row.refuse(name, str(exc))
+    row.reference = (raw.get(spec.reference_column) or "").strip()
     for name in spec.required:
         if not out.get(name) and not any(column == name for column, _ in row.refusals):
             row.refuse(name, "Required.")
@@ -292,12 +304,13 @@ def check_batch(
     file's earlier rows (a key seen before updates, it does not create)."""
     spec = COLUMNS[kind]
     columns = set(header)
+    readers = cell_readers(kind, header, zone)
     rows: list[Row] = []
     for number, raw, too_wide in batch:
         row = Row(number, raw)
         if too_wide:
             row.refuse("", "The row has more cells than the first line has columns.")
-        _parse(row, kind, columns, zone, team)
+        _parse(row, kind, readers, team)
         external_id = row.fields.pop("external_id", "") or ""
         row.key = external_id or derived_key(team, kind, spec, row.fields)
         rows.append(row)
@@ -343,35 +356,58 @@ UPDATE_FIELDS = {
     "releases": [*RELEASE_FIELDS, "updated_at"],
     "incidents": [*INCIDENT_FIELDS, "updated_at"],
 }
+UNIQUE = ["team", "source", "external_id"]
 
 
-def _weeks(kind: str, record: Any) -> set[Any]:
+def _weeks(kind: str, values: dict[str, Any], caused_by: Any = None) -> set[Any]:
+    """The weeks a record's values touch (see the services' `_affected`)."""
     if kind == "releases":
-        return {week_start_of(record.deployed_at)}
-    weeks = set(weeks_spanning(record.started_at, record.resolved_at))
-    if record.caused_by is not None:
-        weeks.add(week_start_of(record.caused_by.deployed_at))
+        return {week_start_of(values["deployed_at"])}
+    weeks = set(weeks_spanning(values["started_at"], values["resolved_at"]))
+    if caused_by is not None:
+        weeks.add(week_start_of(caused_by.deployed_at))
     return weeks
+
+
+def _old_values(kind: str, record: Any) -> dict[str, Any]:
+    if kind == "releases":
+        return {"deployed_at": record.deployed_at}
+    return {"started_at": record.started_at, "resolved_at": record.resolved_at}
 
 
 def write_batch(*, team: Team, kind: str, rows: list[Row], user: Any = None) -> int:
     """Upsert the acceptable rows of a checked batch and mark their weeks (before and after)
     dirty. Run it in a transaction. Returns the number of records written."""
     model: type[Model] = Release if kind == "releases" else Incident
-    by_key: dict[str, Model] = {}
+    who = "recorded_by" if kind == "releases" else "reported_by"
+    related = "fixes_incident" if kind == "releases" else "caused_by"
+    now = timezone.now()
+    by_key: dict[str, dict[str, Any]] = {}
     weeks: set[Any] = set()
     moved: list[int] = []
     for row in rows:
         if row.refused:
             continue
-        who = {"recorded_by": user} if kind == "releases" else {"reported_by": user}
-        record = model(team=team, source=Source.CSV, external_id=row.key, **who, **row.fields)
-        by_key[row.key] = record  # a key twice in a batch: the later row wins
-        weeks |= _weeks(kind, record)
+        values = dict(row.fields)
+        target = values.pop(related, None)
+        values.update(
+            {
+                "team_id": team.pk,
+                "source": Source.CSV,
+                "external_id": row.key,
+                f"{related}_id": target.pk if target is not None else None,
+                f"{who}_id": user.pk if user is not None else None,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        by_key[row.key] = values  # a key twice in a batch: the later row wins
+        weeks |= _weeks(kind, values, target if kind == "incidents" else None)
         if row.existing is not None:
-            weeks |= _weeks(kind, row.existing)
-            if kind == "releases" and row.existing.deployed_at != record.deployed_at:  # type: ignore[attr-defined]
-                moved.append(row.existing.pk)
+            old = row.existing
+            weeks |= _weeks(kind, _old_values(kind, old), getattr(old, related, None))
+            if kind == "releases" and old.deployed_at != values["deployed_at"]:
+                moved.append(old.pk)
     if moved:
         # Their incidents' recovery time runs from the deployment that moved.
         for started in Incident.objects.filter(caused_by_id__in=moved).values_list(
@@ -380,11 +416,45 @@ def write_batch(*, team: Team, kind: str, rows: list[Row], user: Any = None) -> 
             weeks.add(week_start_of(started))
     if not by_key:
         return 0
-    model._default_manager.bulk_create(
-        list(by_key.values()),
-        update_conflicts=True,
-        unique_fields=["team", "source", "external_id"],
-        update_fields=UPDATE_FIELDS[kind],
-    )
+    update = UPDATE_FIELDS[kind]
+    if connection.vendor == "postgresql":
+        _upsert_copy(model, list(by_key.values()), update)
+    else:
+        model._default_manager.bulk_create(
+            [model(**values) for values in by_key.values()],
+            update_conflicts=True,
+            unique_fields=UNIQUE,
+            update_fields=update,
+        )
     buckets_mark_dirty(team_id=team.id, weeks=weeks)
     return len(by_key)
+
+
+def _upsert_copy(model: type[Model], rows: list[dict[str, Any]], update: list[str]) -> None:
+    """PostgreSQL: COPY the rows into a temporary table, then one INSERT … ON CONFLICT DO
+    UPDATE from it. About twice as fast as bulk_create, whose per-value preparation and
+    array parameters cost more than the database's work."""
+    q = connection.ops.quote_name
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    column = {f.name: str(f.column) for f in fields}
+    table = q(model._meta.db_table)
+    stage = q(f"import_stage_{model._meta.db_table}")
+    columns = ", ".join(q(column[f.name]) for f in fields)
+    assignments = ", ".join(f"{q(column[name])} = EXCLUDED.{q(column[name])}" for name in update)
+    unique = ", ".join(q(column[name]) for name in UNIQUE)
+    # Every identifier below comes from the model's metadata, none from the file.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} AS "  # noqa: S608
+            f"SELECT {columns} FROM {table} WITH NO DATA"
+        )
+        cursor.execute(f"TRUNCATE {stage}")
+        raw = cursor.cursor
+        with raw.copy(f"COPY {stage} ({columns}) FROM STDIN") as copy:  # type: ignore[union-attr]
+            names = [f.attname for f in fields]
+            for values in rows:
+                copy.write_row([values.get(name) for name in names])
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} "  # noqa: S608
+            f"ON CONFLICT ({unique}) DO UPDATE SET {assignments}"
+        )
