@@ -243,6 +243,14 @@ def main() -> None:
         f"(budget ≥ {TARGET_ROWS_PER_S:,.0f}: {'met' if rate >= TARGET_ROWS_PER_S else 'MISSED'})"
     )
     print(
+        f"worker CPU time    {worker_cpu:7.2f} s  = {job.total_rows / worker_cpu:,.0f} rows per "
+        "CPU second of the worker"
+    )
+    print(
+        f"machine load       {load_before:.1f} before, {load_after:.1f} after "
+        f"({os.cpu_count()} CPUs)"
+    )
+    print(
         f"worker peak RSS    {peak_mb:7.1f} MB (at start {baseline_mb:.1f} MB; budget ≤ "
         f"{TARGET_WORKER_MB:.0f}: {'met' if peak_mb <= TARGET_WORKER_MB else 'MISSED'})"
     )
