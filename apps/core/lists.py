@@ -40,6 +40,8 @@ class ListPage:
     services: Callable[..., list[str]]
     # The team's rows under the filters: `rows(team=, **filters)`.
     rows: Callable[..., QuerySet[Any]]
+    # What else the whole page shows the viewer: `context(request, team)` -> dict.
+    context: Callable[[HttpRequest, Any], dict[str, Any]] | None = None
 
     @property
     def url_name(self) -> str:
@@ -86,6 +88,8 @@ def filtered_list(
         "page": page,
         "embedded": embedded,
     }
+    if spec.context is not None and not is_fragment_request(request):
+        context.update(spec.context(request, team))
     return render(request, template, context)
 
 

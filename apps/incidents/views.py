@@ -28,10 +28,14 @@ from apps.metrics.selectors import team_freshness
 from apps.releases.models import Release
 from apps.releases.selectors import release_services, suggest_causing_release
 from apps.teams.models import Team
-from apps.teams.permissions import can_post_for, team_for_poster, team_for_user
+from apps.teams.permissions import can_manage, can_post_for, team_for_poster, team_for_user
 
 LIST = ListPage(
-    "incidents", IncidentFilterForm, selectors.incident_services, selectors.incident_list
+    "incidents",
+    IncidentFilterForm,
+    selectors.incident_services,
+    selectors.incident_list,
+    context=lambda request, team: {"can_import": can_manage(request.user, team)},
 )
 
 

@@ -30,9 +30,15 @@ from apps.releases.forms import (
 )
 from apps.releases.models import Release
 from apps.teams.models import Team
-from apps.teams.permissions import can_post_for, team_for_poster, team_for_user
+from apps.teams.permissions import can_manage, can_post_for, team_for_poster, team_for_user
 
-LIST = ListPage("releases", ReleaseFilterForm, selectors.release_services, selectors.release_list)
+LIST = ListPage(
+    "releases",
+    ReleaseFilterForm,
+    selectors.release_services,
+    selectors.release_list,
+    context=lambda request, team: {"can_import": can_manage(request.user, team)},
+)
 
 
 @require_GET

@@ -89,7 +89,7 @@ def test_managers_and_admins_may(people: Personas, who: str, headers: dict) -> N
 
 
 def test_upload_preview_import_and_refused_rows(
-    people: Personas, django_capture_on_commit_callbacks
+    people: Personas, django_capture_on_commit_callbacks, inline_worker
 ) -> None:
     client = client_for(people.manager)
     with django_capture_on_commit_callbacks(execute=True):
@@ -144,7 +144,7 @@ def test_an_upload_that_cannot_be_read_keeps_the_form_and_says_why(people: Perso
 
 
 def test_all_or_nothing_with_refused_rows_offers_no_import(
-    people: Personas, django_capture_on_commit_callbacks
+    people: Personas, django_capture_on_commit_callbacks, inline_worker
 ) -> None:
     client = client_for(people.admin)
     with django_capture_on_commit_callbacks(execute=True):
@@ -176,3 +176,12 @@ def test_a_reload_during_the_import_shows_the_stored_progress_and_polls(people: 
     done = client.get(job.get_absolute_url(), headers=HTMX)
     assert done.status_code == 286
     assert 'hx-trigger="every 1s"' not in done.content.decode()
+
+
+@pytest.mark.parametrize("noun", ["releases", "incidents"])
+def test_the_lists_offer_the_import_to_managers_only(people: Personas, noun: str) -> None:
+    url = reverse(f"{noun}:list", args=["payments"])
+    link = f'href="{reverse("imports:list", args=["payments"])}"'
+    assert link in client_for(people.manager).get(url).content.decode()
+    assert link in client_for(people.admin).get(url).content.decode()
+    assert link not in client_for(people.member).get(url).content.decode()
