@@ -18,6 +18,7 @@ from django.db.models import Count, QuerySet
 
 from apps.incidents.models import Incident
 from apps.incidents.selectors import incident_warnings
+from apps.metrics.selectors import WindowMetrics
 from apps.releases.models import Release
 from apps.releases.selectors import release_warnings
 
@@ -260,21 +261,49 @@ def incident_export_rows(qs: QuerySet[Incident]) -> Iterator[list[Any]]:
         ]
 
 
-def metrics_export(weeks: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
-    """Weekly metrics (the API's `weeks`) as a header and rows; nested values (the levels)
-    become `levels.<name>` columns."""
-    header: list[str] = []
-    flat_rows: list[dict[str, Any]] = []
-    for week in weeks:
-        flat: dict[str, Any] = {}
-        for name, value in week.items():
-            if isinstance(value, dict):
-                for inner, inner_value in value.items():
-                    flat[f"{name}.{inner}"] = inner_value
-            else:
-                flat[name] = value
-        for name in flat:
-            if name not in header:
-                header.append(name)
-        flat_rows.append(flat)
-    return header, [[row.get(name) for name in header] for row in flat_rows]
+# A week's columns: the API's field names (WeekOut in apps/api/schemas.py), with the
+# durations' statistics and the levels flattened to `<field>.<name>`.
+WEEK_COUNTS = (
+    "deployments",
+    "failed_deployments",
+    "rework_deployments",
+    "change_count",
+    "incidents",
+    "change_failure_rate",
+    "deployment_frequency_per_week",
+    "rework_rate",
+    "open_incidents",
+)
+WEEK_STATS = (
+    ("time_to_restore_seconds", "time_to_restore"),
+    ("failed_deployment_recovery_seconds", "failed_deployment_recovery"),
+    ("lead_time_seconds", "lead_time"),
+)
+STATS = ("median", "mean", "p90", "n")
+LEVELS = ("deployment_frequency", "lead_time", "change_failure_rate", "time_to_restore")
+
+
+def metrics_export(metrics: WindowMetrics) -> tuple[list[str], list[list[Any]]]:
+    """A window's weeks (one row a week) as a header and rows."""
+    header = [
+        "week_start",
+        *WEEK_COUNTS,
+        *(f"{name}.{stat}" for name, _ in WEEK_STATS for stat in STATS),
+        "bus_factor",
+        "computed_at",
+        *(f"levels.{level}" for level in LEVELS),
+    ]
+    rows: list[list[Any]] = []
+    for week in metrics.weeks:
+        levels = week.levels or {}
+        rows.append(
+            [
+                week.start,
+                *(getattr(week, name) for name in WEEK_COUNTS),
+                *(getattr(getattr(week, attr), stat) for _, attr in WEEK_STATS for stat in STATS),
+                week.bus_factor,
+                week.computed_at,
+                *(levels.get(level) for level in LEVELS),
+            ]
+        )
+    return header, rows

@@ -28,7 +28,7 @@ from apps.imports.columns import metrics_export as metrics_rows
 from apps.imports.forms import ImportForm
 from apps.imports.models import ImportJob
 from apps.imports.rows import FileProblem, read_header
-from apps.metrics.selectors import api_metrics
+from apps.metrics.selectors import window_metrics_with_weeks
 from apps.teams.models import Team
 from apps.teams.permissions import can_manage, team_for_user
 
@@ -142,5 +142,5 @@ def metrics_export(request: HttpRequest, slug: str) -> HttpResponseBase:
     start: dt.date = form.cleaned_data.get("start") or end - dt.timedelta(weeks=13)
     if start >= end or (end - start).days > 3660:
         start, end = end - dt.timedelta(weeks=13), end
-    header, rows = metrics_rows(api_metrics(team=team, start=start, end=end)["weeks"])
+    header, rows = metrics_rows(window_metrics_with_weeks(team=team, start=start, end=end))
     return csv_response(f"{team.slug}-weekly-metrics-{start}-{end}.csv", header, rows)

@@ -164,3 +164,11 @@ def test_the_api_answers_csv_when_asked(people: Personas, client: Client) -> Non
         ).status_code
         == 404
     )
+
+
+def test_the_team_page_links_the_weekly_metrics_of_its_range(people: Personas) -> None:
+    page = client_for(people.member).get(
+        reverse("teams:detail", args=["payments"]), {"start": "2026-01-05", "end": "2026-02-01"}
+    )
+    url = reverse("metrics_export", args=["payments"])
+    assert f'href="{url}?start=2026-01-05&amp;end=2026-02-02"' in page.content.decode()

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from django.http import HttpRequest
 from django.utils import timezone
@@ -14,7 +13,7 @@ from apps.api.schemas import Error, MetricsOut, MetricsQuery
 from apps.core.csvfiles import csv_response
 from apps.core.timezones import org_tz
 from apps.imports.columns import metrics_export
-from apps.metrics.selectors import api_metrics
+from apps.metrics.selectors import WindowMetrics, window_metrics_with_weeks
 
 router = Router(tags=["metrics"])
 
@@ -48,17 +47,17 @@ def metrics_window(start: dt.date | None, end: dt.date | None) -> tuple[dt.date,
     response={200: MetricsOut, 400: Error, 401: Error, 404: Error, 422: Error},
     summary="The metrics of a window (METRICS.md), with its weeks",
 )
-def get_metrics(request: HttpRequest, query: Query[MetricsQuery]) -> dict[str, Any]:
+def get_metrics(request: HttpRequest, query: Query[MetricsQuery]) -> WindowMetrics:
     """Every metric of METRICS.md over `[start, end)` (dates in the organization's time
     zone), exact for any window, with the window's ISO weeks in `weeks`. Without `team`,
     an organization token gets the whole organization; a team token its own team.
     `computed_at` says how fresh the answer is."""
     team = team_for_token(token_of(request), query.team, unknown_status=400, required=False)
     start, end = metrics_window(query.start, query.end)
-    answer = api_metrics(team=team, start=start, end=end)
+    answer = window_metrics_with_weeks(team=team, start=start, end=end)
     if wants_csv(request):
         # The CSV form is the window's weeks, one row a week.
-        header, rows = metrics_export(answer["weeks"])
+        header, rows = metrics_export(answer)
         scope = team.slug if team is not None else "organization"
         return csv_response(f"{scope}-weekly-metrics-{start}-{end}.csv", header, rows)  # type: ignore[return-value]
     return answer
