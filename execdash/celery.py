@@ -1,23 +1,53 @@
-"""The Celery app: configured from Django settings (CELERY_* names)."""
+"""The Celery app: configured from Django settings (CELERY_* names).
+
+Beat sends two periodic tasks besides the nightly re-check: the sweep, which processes the
+dirty buckets a lost message or a killed worker left behind (EXECDASH_SWEEP_SECONDS, every
+minute by default), and the heartbeat, which a worker answers by writing the time into the
+cache for /health/ready. Both expire when not run within their interval, so a worker that
+was down for hours does not find hours of them queued.
+"""
 
 from __future__ import annotations
 
 import os
+import time
+from typing import Any
 
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "execdash.settings")
+
+# The cache key the worker's heartbeat is written to (read by apps.core.views.health_ready).
+HEARTBEAT_KEY = "execdash:worker-heartbeat"
+HEARTBEAT_SECONDS = 30.0
 
 app = Celery("execdash")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
+
+def _sweep_seconds() -> float:
+    from django.conf import settings
+
+    return float(getattr(settings, "EXECDASH_SWEEP_SECONDS", 60.0))
+
+
+SWEEP_SECONDS = _sweep_seconds()
+_HEARTBEAT_EVERY = min(HEARTBEAT_SECONDS, SWEEP_SECONDS)
 app.conf.beat_schedule = {
     # Repairs what a broker outage or a crashed worker left behind.
     "sweep-dirty-buckets": {
         "task": "apps.metrics.tasks.process_dirty_buckets",
-        "schedule": 60.0,
+        "schedule": SWEEP_SECONDS,
+        "options": {"expires": SWEEP_SECONDS},
+    },
+    # Tells /health/ready that a worker takes tasks from the broker.
+    "worker-heartbeat": {
+        "task": "execdash.heartbeat",
+        "schedule": _HEARTBEAT_EVERY,
+        "options": {"expires": _HEARTBEAT_EVERY},
     },
     # Re-checks recent weeks from scratch every night.
     "nightly-recheck": {
@@ -25,3 +55,20 @@ app.conf.beat_schedule = {
         "schedule": crontab(hour=3, minute=0),
     },
 }
+
+
+def heartbeat_write() -> None:
+    from django.core.cache import cache
+
+    cache.set(HEARTBEAT_KEY, time.time(), timeout=24 * 3600)
+
+
+@app.task(name="execdash.heartbeat", ignore_result=True)
+def heartbeat() -> None:
+    heartbeat_write()
+
+
+@worker_ready.connect
+def _first_heartbeat(**kwargs: Any) -> None:
+    """A worker that just started is ready without waiting for beat's first heartbeat."""
+    heartbeat_write()

@@ -71,3 +71,14 @@ def _empty_local_cache():  # type: ignore[no-untyped-def]
     cache = caches["default"]
     if isinstance(cache, LocMemCache):
         cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _closed_breakers():  # type: ignore[no-untyped-def]
+    """A breaker a test opened (a refused broker, a dead cache) must not make the next test
+    skip its calls for the cool-down."""
+    from apps.core.breaker import breakers_reset
+
+    breakers_reset()
+    yield
+    breakers_reset()
