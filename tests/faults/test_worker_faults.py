@@ -194,7 +194,7 @@ def test_two_workers_and_two_beats_at_once(tmp_path: Path) -> None:
         started.append(beat(env, logs["b2"], tmp_path / "b2-schedule"))
         assert settle(lambda: all("ready." in tail(logs[w]) for w in ("w1", "w2")), timeout=60)
         written = 0
-        deadline = time.monotonic() + 12
+        deadline = time.monotonic() + 8
         while time.monotonic() < deadline:
             # The writes schedule recomputes through the broker, as the web process does.
             seed_history(teams[written % 3], count=2, prefix=f"pair{written}")
