@@ -134,6 +134,11 @@ def test_live_does_no_io(client: Client) -> None:
 
 
 @pytest.mark.django_db
+@override_settings(
+    REDIS_URL="",
+    CELERY_TASK_ALWAYS_EAGER=True,
+    CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}},
+)
 def test_ready_without_redis_needs_only_the_database(client: Client) -> None:
     response = client.get("/health/ready")
     assert response.status_code == 200, response.content
