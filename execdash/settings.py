@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "apps.outcomes",
     "apps.metrics",
     "apps.api",
+    "apps.demo",
 ]
 
 MIDDLEWARE = [
@@ -111,7 +112,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "apps.core.context_processors.execdash",
+                "apps.teams.context_processors.execdash",
             ],
         },
     },

@@ -206,15 +206,15 @@ def test_ready_when_the_database_is_down(client: Client) -> None:
 
 
 @pytest.fixture
-def member_client(db) -> tuple[Client, str]:  # type: ignore[no-untyped-def]
+def down_client(db) -> tuple[Client, str]:  # type: ignore[no-untyped-def]
     membership = MembershipFactory(team=TeamFactory(slug="down"))
     client = Client(raise_request_exception=False)
     client.force_login(membership.user)
     return client, membership.team.slug
 
 
-def test_a_page_answers_503_when_the_database_is_unreachable(member_client) -> None:  # type: ignore[no-untyped-def]
-    client, slug = member_client
+def test_a_page_answers_503_when_the_database_is_unreachable(down_client) -> None:  # type: ignore[no-untyped-def]
+    client, slug = down_client
     with mock.patch(
         "django.contrib.sessions.backends.db.SessionStore.load",
         side_effect=OperationalError("connection refused"),
