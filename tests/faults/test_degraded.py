@@ -247,3 +247,34 @@ def test_other_api_errors_stay_json_500s() -> None:
         response = client.get("/api/v1/incidents", headers={"Authorization": "Bearer x"})
     assert response.status_code == 500
     assert json.loads(response.content) == {"detail": "Internal server error.", "errors": {}}
+
+
+@pytest.mark.services
+def test_a_worker_holding_a_countdown_task_survives_redis_dying(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """kombu 5.7 killed the worker here (see execdash/celery.py): every write schedules a
+    recompute with a countdown, so a worker usually holds one when Redis dies."""
+    from celery import Celery
+
+    from tests.faults.stack import app_env, kill, settle, tail, worker
+
+    redis = RedisServer(tmp_path / "redis")
+    redis.start()
+    log = tmp_path / "worker.log"
+    process = worker(app_env(redis.url()), log, pool="prefork", concurrency=1)
+    try:
+        assert settle(lambda: "ready." in tail(log), timeout=60), tail(log)
+        Celery(broker=redis.url()).send_task("execdash.heartbeat", countdown=60)
+        time.sleep(2)
+        redis.kill()
+        time.sleep(5)
+        assert process.poll() is None, tail(log)
+        redis.start()
+        reconnected = settle(
+            lambda: "Connected to" in tail(log, 50000).split("Connection to broker lost")[-1],
+            timeout=30,
+        )
+        assert reconnected, tail(log)
+        assert process.poll() is None
+    finally:
+        kill(process)
+        redis.kill()
