@@ -15,8 +15,6 @@ from django.views.decorators.csrf import requires_csrf_token
 from django.views.decorators.http import require_GET
 
 from apps.core.cache import ExecdashRedisCache
-from apps.metrics.selectors import team_freshness as freshness_of
-from apps.teams.permissions import team_for_user
 from execdash.celery import HEARTBEAT_KEY
 
 
@@ -136,14 +134,3 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if unavailable:
         response["Retry-After"] = "5"
     return response
-
-
-@require_GET
-def team_freshness(request: HttpRequest, slug: str) -> HttpResponse:
-    """The "numbers computed …" line of a team. While a recompute is pending it polls
-    itself every 2 s; the first response that is fresh carries no trigger, so polling stops.
-    """
-    team = team_for_user(request.user, slug)
-    return render(
-        request, "includes/freshness.html", {"team": team, "freshness": freshness_of(team=team)}
-    )
