@@ -131,7 +131,8 @@ class Watched:
 
 
 @pytest.fixture
-def data() -> dict[str, Any]:
+def data(settings: Any, tmp_path: Path) -> dict[str, Any]:
+    settings.MEDIA_ROOT = tmp_path / "media"
     return seed_hostile()
 
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from apps.api.services import api_token_create
 from apps.focus.models import FocusPeriod
 from apps.focus.services import focus_kinds_ensure_builtin
+from apps.imports.services import import_check, job_create
 from apps.incidents.models import Incident
 from apps.metrics.rollups import rollups_recompute_all
 from apps.releases.models import Release
@@ -34,6 +35,8 @@ PAYLOADS = (
     "javascript:alert(1)",
 )
 IMG, SVG, SCRIPT, JS = PAYLOADS
+# A spreadsheet formula, for the CSV exports (a cell that starts with = + - @ is neutralized).
+FORMULA = '=HYPERLINK("http://evil.example","@SUM(1)")'
 # What any of them would look like had it got through unescaped (lower-cased).
 LIVE = ("<img src=x", "<svg onload", "<script>alert", 'href="javascript:', 'src="javascript:')
 
@@ -67,6 +70,9 @@ def seed_hostile() -> dict[str, Any]:
         resolved_by=SVG,
     )
     IncidentFactory(team=team, title=SCRIPT, service=SVG, started_at=now - dt.timedelta(days=9))
+    IncidentFactory(
+        team=team, title=FORMULA, service="+cmd", started_at=now - dt.timedelta(days=10)
+    )
     release = Release.objects.filter(team=team).order_by("-deployed_at").first()
     outcome = OutcomeFactory(team=team, name=SVG, unit=JS)
     OutcomeMeasurementFactory(outcome=outcome)
@@ -77,6 +83,20 @@ def seed_hostile() -> dict[str, Any]:
         status=FocusPeriod.Status.ALIGNED,
     )
     token, _secret = api_token_create(name=SVG, team=team, created_by=admin)
+    # A CSV import (settings.MEDIA_ROOT set by the caller) named with a payload, with payload
+    # cells and one refused row, checked so its preview and problems are on its page.
+    rows = f"title,started_at,service\n{IMG},2026-01-05T10:00:00Z,{SVG}\n{SCRIPT},not a date,{JS}\n"
+    job = job_create(
+        team=team,
+        kind="incidents",
+        mode="every_row",
+        time_zone="UTC",
+        file_name=f"{SVG}.csv",
+        chunks=[rows.encode()],
+        user=admin,
+        check=False,
+    )
+    job = import_check(job=job)
     rollups_recompute_all()
     return {
         "team": team,
@@ -86,6 +106,7 @@ def seed_hostile() -> dict[str, Any]:
         "outcome": outcome,
         "focus": focus,
         "token": token,
+        "import": job,
     }
 
 
@@ -108,4 +129,6 @@ def app_pages(data: dict[str, Any]) -> list[str]:
         f"{base}/focus/{data['focus'].pk}/revisit/",
         "/settings/tokens/",
         f"/settings/tokens/{data['token'].pk}/revoke/",
+        f"{base}/imports/",
+        f"{base}/imports/{data['import'].pk}/",
     ]

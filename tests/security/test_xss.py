@@ -10,7 +10,9 @@ is tests/browser/test_every_page.py.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
 import re
 from typing import Any
@@ -22,7 +24,17 @@ from django.urls import reverse
 from apps.focus.models import FocusPeriod
 from apps.focus.reminders import focus_reminders_send
 from tests.factories import FocusPeriodFactory
-from tests.security.hostile import IMG, JS, LIVE, PAYLOADS, SCRIPT, SVG, app_pages, seed_hostile
+from tests.security.hostile import (
+    FORMULA,
+    IMG,
+    JS,
+    LIVE,
+    PAYLOADS,
+    SCRIPT,
+    SVG,
+    app_pages,
+    seed_hostile,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +55,8 @@ def assert_inert(content: str, where: str) -> None:
 
 
 @pytest.fixture
-def hostile(client) -> dict[str, Any]:
+def hostile(client, settings, tmp_path) -> dict[str, Any]:
+    settings.MEDIA_ROOT = tmp_path / "media"
     data = seed_hostile()
     client.force_login(data["admin"])
     return data
@@ -56,7 +69,13 @@ def test_every_page_shows_the_payloads_as_text(client, hostile):
         assert_inert(response.content.decode(), path)
     # The payloads are there, escaped: the pages did show the hostile data.
     base = f"/teams/{hostile['team'].slug}"
-    for path in ("/", f"{base}/", f"{base}/incidents/{hostile['incident'].pk}/", f"{base}/focus/"):
+    for path in (
+        "/",
+        f"{base}/",
+        f"{base}/incidents/{hostile['incident'].pk}/",
+        f"{base}/focus/",
+        f"{base}/imports/{hostile['import'].pk}/",
+    ):
         assert ESCAPED_IMG in client.get(path).content.decode(), path
     release = client.get(f"{base}/releases/{hostile['release'].pk}/").content.decode()
     assert "&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in release
@@ -167,3 +186,23 @@ def test_reminder_emails_escape_user_text_in_their_html(
         assert ESCAPED_IMG in html
         assert "&quot;&gt;&lt;svg onload=alert(1)&gt;" in html
         assert 'href="javascript:' not in html.lower()
+
+
+def test_csv_exports_neutralize_formulas_and_keep_markup_plain(client, hostile):
+    team = hostile["team"].slug
+    for path in (
+        f"/teams/{team}/incidents/export.csv",
+        f"/teams/{team}/releases/export.csv",
+        f"/teams/{team}/metrics.csv",
+    ):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert response["Content-Type"].startswith("text/csv"), path
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        cells = [cell for row in csv.reader(io.StringIO(body.decode("utf-8-sig"))) for cell in row]
+        for cell in cells:
+            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), (path, cell)
+        if "incidents" in path:
+            assert "'" + FORMULA in cells
+            assert "'+cmd" in cells
+            assert IMG in cells  # a CSV is never rendered: markup stays as typed
