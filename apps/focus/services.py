@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from apps.focus.evaluations import focus_evaluations_refresh_on_commit
 from apps.focus.models import FocusKind, FocusPeriod
 from apps.teams.models import Team
 
@@ -120,6 +121,7 @@ def focus_period_create(
         if other is not None:
             raise FocusOverlapError(other) from exc
         raise
+    focus_evaluations_refresh_on_commit(team_id=team.id)
     return period
 
 
@@ -139,4 +141,5 @@ def focus_period_close(*, period: FocusPeriod, ends_on: dt.date) -> FocusPeriod:
     period.ends_on = ends_on
     period.status = FocusPeriod.Status.CLOSED
     period.save(update_fields=["ends_on", "status"])
+    focus_evaluations_refresh_on_commit(team_id=period.team_id)
     return period

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import OperationalError
 
+from apps.focus.evaluations import focus_evaluations_refresh
 from apps.metrics.rollups import rollups_process_dirty, rollups_recheck_recent
 from apps.metrics.services import SCHEDULE_KEY, windows_prewarm
 
@@ -19,6 +20,9 @@ def process_dirty_buckets() -> int:
     cache.delete(SCHEDULE_KEY)
     team_ids: list[int] = []
     processed = rollups_process_dirty(trigger="worker", recomputed_teams=team_ids)
+    if team_ids:
+        # The recomputed teams' "did it work" answers follow their new rollups.
+        focus_evaluations_refresh(team_ids=team_ids)
     # Pre-warming helps only a separate worker; run in-process (no broker), it would make
     # the request that wrote the data wait for windows nobody asked for yet.
     if processed and not settings.CELERY_TASK_ALWAYS_EAGER:
@@ -28,4 +32,7 @@ def process_dirty_buckets() -> int:
 
 @shared_task
 def recheck_recent_weeks() -> int:
-    return rollups_recheck_recent()
+    written = rollups_recheck_recent()
+    # Every team was recomputed, and running periods are judged as of a new day.
+    focus_evaluations_refresh()
+    return written
