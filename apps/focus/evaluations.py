@@ -29,6 +29,7 @@ from apps.focus.tradeoffs import tradeoff_metrics_of
 from apps.metrics.selectors import scope_versions
 
 log = logging.getLogger(__name__)
+_STORED = FocusPeriod.evaluation.related  # type: ignore[attr-defined]
 REFRESH_TEAMS_AT_ONCE = 50  # teams whose periods are evaluated (and held in memory) together
 
 
@@ -182,10 +183,18 @@ def focus_evaluations_of(
     team_ids = sorted({p.team_id for p in periods})
     if versions is None:
         versions = dict(scope_versions(team_ids))
-    rows = FocusEvaluation.objects.filter(period_id__in=[p.pk for p in periods]).values_list(
-        "period_id", "version", "evaluated_on", "signature", "payload"
-    )
-    stored = {row[0]: row[1:] for row in rows}
+    stored: dict[int, tuple[Any, ...]] = {}
+    if all(_STORED.is_cached(p) for p in periods):  # read with the periods (select_related)
+        for period in periods:
+            row = getattr(period, "evaluation", None)
+            if row is not None:
+                stored[period.pk] = (row.version, row.evaluated_on, row.signature, row.payload)
+    else:
+        rows = FocusEvaluation.objects.filter(period_id__in=[p.pk for p in periods])
+        for pk, *rest in rows.values_list(
+            "period_id", "version", "evaluated_on", "signature", "payload"
+        ):
+            stored[pk] = tuple(rest)
     out: dict[int, Evaluation] = {}
     stale: list[FocusPeriod] = []
     for period in periods:

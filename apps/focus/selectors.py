@@ -29,10 +29,11 @@ def current_focus_by_team(team_ids: Sequence[int], today: dt.date) -> dict[int, 
 
 
 def team_periods(team: Team) -> list[FocusPeriod]:
-    """All focus periods of a team, oldest first, with who proposed and aligned them."""
+    """All focus periods of a team, oldest first, with who proposed and aligned them and
+    their stored evaluations (apps.focus.evaluations)."""
     return list(
         FocusPeriod.objects.filter(team=team)
-        .select_related("kind", "aligned_by", "proposed_by")
+        .select_related("kind", "aligned_by", "proposed_by", "evaluation")
         .order_by("starts_on")
     )
 
