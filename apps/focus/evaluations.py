@@ -2,7 +2,9 @@
 read it in one query instead of comparing two windows of raw rows per period on every view.
 
 The worker refreshes a team's rows whenever it recomputes the team's rollups
-(apps.metrics.tasks), the nightly recheck refreshes every team's (a running period is judged
+(apps.metrics.tasks): after a write only the periods whose windows hold a recomputed week
+are evaluated again, the others keep their answer under the new version (BENCHMARKS.md,
+"Focus evaluations"). The nightly recheck refreshes every team's (a running period is judged
 "so far", so its answer moves with the day), and a focus write refreshes its team's after
 commit. A row holds while the team's recompute version, the day (for a period whose windows
 are not over yet) and the period's kind, dates and trade-off (its `signature`) are those it
@@ -15,14 +17,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from apps.core.timezones import org_tz
-from apps.focus.evaluation import Evaluation, Window, focus_evaluate_many
+from apps.focus.evaluation import Evaluation, Window, evaluation_windows, focus_evaluate_many
 from apps.focus.models import FocusEvaluation, FocusPeriod
 from apps.focus.statistics import MetricChange
 from apps.focus.tradeoffs import tradeoff_metrics_of
@@ -30,7 +32,9 @@ from apps.metrics.selectors import scope_versions
 
 log = logging.getLogger(__name__)
 _STORED = FocusPeriod.evaluation.related  # type: ignore[attr-defined]
-REFRESH_TEAMS_AT_ONCE = 50  # teams whose periods are evaluated (and held in memory) together
+# Teams whose periods are evaluated (and held in memory) together: periods of different teams
+# with the same windows share their queries, so the more at once the fewer queries.
+REFRESH_TEAMS_AT_ONCE = 200
 
 
 def _today() -> dt.date:
@@ -124,31 +128,78 @@ def focus_evaluations_store(
     return len(rows)
 
 
-def _refresh_chunk(team_ids: Sequence[int], today: dt.date) -> int:
+def _previous(version: str | None) -> str | None:
+    """The version just before `version` ("<row id>.<counter>"): every recompute adds one."""
+    if not version:
+        return None
+    row_id, _, counter = version.partition(".")
+    return f"{row_id}.{int(counter) - 1}" if counter.isdigit() else None
+
+
+def _misses(period: FocusPeriod, weeks: Sequence[dt.date], today: dt.date) -> bool:
+    """Whether none of the recomputed `weeks` (Mondays) touches the period's two windows."""
+    windows = evaluation_windows(period, today=today)
+    if windows is None:
+        return True
+    first, last = windows[0][0], windows[1][1]
+    return all(week >= last or week + dt.timedelta(days=7) <= first for week in weeks)
+
+
+def _refresh_chunk(
+    team_ids: Sequence[int], today: dt.date, weeks: Mapping[int, Sequence[dt.date]] | None
+) -> int:
     # The versions first: a recompute landing meanwhile leaves these rows stale (their
     # version is older), and its own refresh follows.
     versions = scope_versions(team_ids)
-    periods = list(FocusPeriod.objects.filter(team_id__in=team_ids).select_related("kind"))
-    evaluations = focus_evaluate_many(periods, today=today)
-    return focus_evaluations_store(
-        periods=periods, evaluations=evaluations, versions=versions, today=today
+    periods = list(
+        FocusPeriod.objects.filter(team_id__in=team_ids).select_related("kind", "evaluation")
+    )
+    kept: list[int] = []
+    todo: list[FocusPeriod] = []
+    for period in periods:
+        row: FocusEvaluation | None = getattr(period, "evaluation", None)
+        # After one recompute of known weeks, an answer that was current just before it
+        # and whose windows miss those weeks still holds: only its version moves on.
+        if (
+            weeks is not None
+            and row is not None
+            and row.version == _previous(versions.get(period.team_id))
+            and (row.evaluated_on == today or _settled(period, row.evaluated_on))
+            and row.signature == period_signature(period)
+            and _misses(period, weeks.get(period.team_id, ()), today)
+        ):
+            kept.append(period.pk)
+        else:
+            todo.append(period)
+    for team_id in {p.team_id for p in periods if p.pk in set(kept)}:
+        FocusEvaluation.objects.filter(
+            team_id=team_id, period_id__in=kept, version=_previous(versions[team_id])
+        ).update(version=versions[team_id])
+    evaluations = focus_evaluate_many(todo, today=today)
+    return len(kept) + focus_evaluations_store(
+        periods=todo, evaluations=evaluations, versions=versions, today=today
     )
 
 
 def focus_evaluations_refresh(
-    *, team_ids: Iterable[int] | None = None, today: dt.date | None = None
+    *,
+    team_ids: Iterable[int] | None = None,
+    today: dt.date | None = None,
+    weeks: Mapping[int, Sequence[dt.date]] | None = None,
 ) -> int:
     """(Re)compute and store the evaluations of the teams' periods (every team's when
-    `team_ids` is None), a few teams at a time. Returns the number of rows written."""
+    `team_ids` is None), `REFRESH_TEAMS_AT_ONCE` teams at a time. `weeks`: each team's
+    weeks the worker has just recomputed, once; answers whose windows miss them are kept.
+    Returns the number of rows written."""
     today = today or _today()
     if team_ids is None:
         ids = sorted(set(FocusPeriod.objects.values_list("team_id", flat=True)))
     else:
         ids = sorted(set(team_ids))
-    written = 0
-    for i in range(0, len(ids), REFRESH_TEAMS_AT_ONCE):
-        written += _refresh_chunk(ids[i : i + REFRESH_TEAMS_AT_ONCE], today)
-    return written
+    return sum(
+        _refresh_chunk(ids[i : i + REFRESH_TEAMS_AT_ONCE], today, weeks)
+        for i in range(0, len(ids), REFRESH_TEAMS_AT_ONCE)
+    )
 
 
 def focus_evaluations_refresh_on_commit(*, team_id: int) -> None:

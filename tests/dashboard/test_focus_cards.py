@@ -329,3 +329,36 @@ def test_the_team_page_reads_the_evaluations_in_constant_queries(client, admin) 
         counts.append(_team_page_queries(client, team))
     assert counts[0] == counts[1], counts
     assert counts[1][1] <= 12, counts
+
+
+def test_after_a_write_only_the_periods_it_touches_are_evaluated_again() -> None:
+    from apps.incidents.services import incident_create
+    from apps.metrics.tasks import process_dirty_buckets
+
+    team = TeamFactory()
+    past = stability_story(team)
+    running = FocusPeriodFactory(
+        team=team,
+        kind=focus_kind(FocusKind.THROUGHPUT),
+        starts_on=timezone.localdate() - dt.timedelta(days=20),
+    )
+    focus_evaluations_refresh(team_ids=[team.id])
+    before = {row.period_id: row for row in FocusEvaluation.objects.filter(team=team)}
+    start = timezone.now() - dt.timedelta(hours=3)
+    incident_create(
+        team=team,
+        title="Today's outage",
+        severity=Incident.Severity.SEV3,
+        started_at=start,
+        resolved_at=start + dt.timedelta(hours=1),
+    )
+    process_dirty_buckets()
+    after = {row.period_id: row for row in FocusEvaluation.objects.filter(team=team)}
+    version = scope_versions([team.id])[team.id]
+    assert {row.version for row in after.values()} == {version}
+    # The past period's windows miss this week: kept as computed, only its version moved.
+    assert after[past.pk].computed_at == before[past.pk].computed_at
+    assert after[past.pk].payload == before[past.pk].payload
+    assert after[running.pk].computed_at > before[running.pk].computed_at
+    loaded = list(FocusPeriod.objects.select_related("kind", "evaluation").filter(team=team))
+    assert focus_evaluations_of(loaded) == {p.pk: focus_evaluate(p) for p in loaded}
