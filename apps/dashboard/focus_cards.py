@@ -158,8 +158,10 @@ def metric_line(change: MetricChange, *, cost: bool = False) -> MetricLine:
         interval = "compared as it is, no interval"
     if change.verdict == NOT_ENOUGH_DATA:
         sentence = f"{label}: not enough data ({samples}; {interval})"
-    else:
+    elif change.verdict in (IMPROVED, WORSE):
         sentence = f"{label} {verdict}: {values}, {interval}"
+    else:
+        sentence = f"{label}, {verdict}: {values}, {interval}"
     tone = "cost" if cost else {IMPROVED: "good", WORSE: "bad"}.get(change.verdict, "same")
     return MetricLine(
         metric=metric,

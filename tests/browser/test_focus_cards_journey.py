@@ -29,7 +29,7 @@ def test_the_team_page_shows_the_band_and_the_cards(page, live_server, login):
 
     login(page, live_server, manager)
     page.goto(f"{live_server.url}/teams/growth/?range=26w")
-    page.locator('[data-plotly="figure-time-to-restore"][data-drawn="true"] svg').wait_for()
+    page.locator('[data-plotly="figure-time-to-restore"][data-drawn="true"] svg').first.wait_for()
     assert page.locator(".timeline-band", has_text="Stability").count() == 1
 
     cards = page.locator("article.focus-card")
