@@ -73,6 +73,7 @@ def _load() -> None:
 
     from apps.focus.models import FocusPeriod
     from apps.focus.services import focus_kinds_ensure_builtin
+    from apps.focus.tradeoffs import metrics_named_in
     from apps.incidents.models import Incident
     from apps.metrics.rollups import rollups_recompute_all
     from apps.releases.models import Release
@@ -140,6 +141,7 @@ def _load() -> None:
                         ends_on=None if p == 0 else end - dt.timedelta(days=1),
                         rationale="Benchmark focus.",
                         tradeoff=tradeoffs[kind],
+                        tradeoff_metrics=metrics_named_in(tradeoffs[kind]),
                         status="aligned" if p == 0 else "closed",
                     )
                 )

@@ -12,6 +12,7 @@ from typing import Any
 
 from apps.core.timezones import local_midnight
 from apps.focus.models import FocusKind, FocusPeriod
+from apps.focus.tradeoffs import metrics_named_in
 from apps.teams.models import Team
 
 K_STAB, K_THRU, K_KNOW = FocusKind.STABILITY, FocusKind.THROUGHPUT, FocusKind.KNOWLEDGE_SHARING
@@ -180,6 +181,7 @@ def focus_periods_seed(
                 ends_on=ends,
                 rationale=plan.rationale or "Demo focus.",
                 tradeoff=plan.tradeoff,
+                tradeoff_metrics=metrics_named_in(plan.tradeoff),
                 success_signals=[{"metric": m, "target": t} for m, t in plan.signals],
                 revisit_on=(
                     today + dt.timedelta(days=plan.revisit_in_days)

@@ -1,9 +1,9 @@
 """What a focus period names beyond its kind: the metrics of the trade-off it accepts and its
 success signals, read the same way whatever shape they were stored in.
 
-A trade-off is a list of metric keys (`tradeoff_metrics`) or, written before that list
-existed, a word in `tradeoff` ("throughput", "some stability"), which stands for the metrics
-of that kind. A success signal is `{"metric", "comparator", "target"}` with the target a
+A trade-off is a list of metric keys (`tradeoff_metrics`; `metrics_named_in` reads the
+words people wrote before that list existed, "throughput", "some stability", as the metrics
+of that kind). A success signal is `{"metric", "comparator", "target"}` with the target a
 number in the metric's unit (hours, percent, per week, a count), or an older free-text
 target ("median < 1 h", "≤ 5 %", "≥ 15 / week"), read here into the same shape.
 """
@@ -58,15 +58,20 @@ class Signal:
         }[self.comparator]
 
 
+def metrics_named_in(text: str) -> list[str]:
+    """The metrics a trade-off written in words stands for ("throughput": deployment
+    frequency and lead time), in the evaluation's order."""
+    lowered = (text or "").lower()
+    named = {m for word, kind in _WORDS.items() if word in lowered for m in KIND_METRICS[kind]}
+    named |= {m for m in EVALUATED if m.replace("_", " ") in lowered}
+    return [m for metrics in KIND_METRICS.values() for m in metrics if m in named]
+
+
 def tradeoff_metrics_of(period: FocusPeriod) -> list[str]:
     """The metrics the period accepts may get worse, those the evaluation compares, without
     the kind's own."""
     own = set(KIND_METRICS.get(period.kind.slug, ()))
-    named = getattr(period, "tradeoff_metrics", None)
-    if not named:
-        text = (period.tradeoff or "").lower()
-        named = [m for word, kind in _WORDS.items() if word in text for m in KIND_METRICS[kind]]
-        named += [m for m in EVALUATED if m.replace("_", " ") in text]
+    named = period.tradeoff_metrics if isinstance(period.tradeoff_metrics, list) else []
     out: list[str] = []
     for metric in named:
         if metric in EVALUATED and metric not in own and metric not in out:

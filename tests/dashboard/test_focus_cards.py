@@ -23,7 +23,7 @@ from apps.focus.evaluations import (
 from apps.focus.models import FocusEvaluation, FocusKind, FocusPeriod
 from apps.focus.services import focus_period_create
 from apps.focus.statistics import MetricChange
-from apps.focus.tradeoffs import success_signals_of, tradeoff_metrics_of
+from apps.focus.tradeoffs import metrics_named_in, success_signals_of, tradeoff_metrics_of
 from apps.incidents.models import Incident
 from apps.metrics.rollups import rollups_recompute_all
 from apps.metrics.selectors import scope_versions
@@ -49,7 +49,8 @@ def stability_story(team) -> FocusPeriod:
         kind=focus_kind(FocusKind.STABILITY),
         starts_on=today - dt.timedelta(days=60),
         ends_on=today - dt.timedelta(days=31),
-        tradeoff="throughput",
+        tradeoff="Fewer releases while we fix the on-call path.",
+        tradeoff_metrics=["deployment_frequency", "lead_time"],
         success_signals=[
             {"metric": "time_to_restore", "target": "median < 4 h"},
             {"metric": "change_failure_rate", "comparator": "<=", "target": 1},
@@ -177,9 +178,11 @@ def test_tradeoff_and_signals_are_read_from_either_shape() -> None:
             {"metric": "nonsense", "target": "< 1"},
         ],
     )
-    assert tradeoff_metrics_of(period) == ["deployment_frequency", "lead_time"]
-    period.tradeoff_metrics = ["time_to_restore", "lead_time"]  # the list, when present
-    assert tradeoff_metrics_of(period) == ["lead_time"]  # never the kind's own metrics
+    assert metrics_named_in(period.tradeoff) == ["deployment_frequency", "lead_time"]
+    assert tradeoff_metrics_of(period) == []  # the list names them, not the sentence
+    period.tradeoff_metrics = ["time_to_restore", "lead_time", "open_incidents"]
+    # Never the kind's own metrics, nor one the evaluation does not compare.
+    assert tradeoff_metrics_of(period) == ["lead_time"]
     signals = success_signals_of(period)
     assert [(s.metric, s.comparator, s.target) for s in signals] == [
         ("time_to_restore", "<", 24.0),
@@ -240,7 +243,7 @@ def test_cards_show_the_expected_cost_and_a_running_period_so_far() -> None:
         team=team,
         kind=focus_kind(FocusKind.THROUGHPUT),
         starts_on=today - dt.timedelta(days=20),
-        tradeoff="stability",
+        tradeoff_metrics=["time_to_restore", "change_failure_rate"],
     )
     periods = list(FocusPeriod.objects.select_related("kind").filter(team=team))
     cards = period_cards(periods, focus_evaluations_of(periods), today=today)
@@ -317,7 +320,7 @@ def test_the_team_page_reads_the_evaluations_in_constant_queries(client, admin) 
                 kind=focus_kind(FocusKind.STABILITY if i % 2 else FocusKind.THROUGHPUT),
                 starts_on=start,
                 ends_on=start + dt.timedelta(days=14),
-                tradeoff="throughput" if i % 2 else "stability",
+                tradeoff_metrics=metrics_named_in("throughput" if i % 2 else "stability"),
             )
         rollups_recompute_all()
         focus_evaluations_refresh(team_ids=[team.id])
@@ -362,3 +365,24 @@ def test_after_a_write_only_the_periods_it_touches_are_evaluated_again() -> None
     assert after[running.pk].computed_at > before[running.pk].computed_at
     loaded = list(FocusPeriod.objects.select_related("kind", "evaluation").filter(team=team))
     assert focus_evaluations_of(loaded) == {p.pk: focus_evaluate(p) for p in loaded}
+
+
+def test_the_focus_page_shows_the_same_cards(client) -> None:
+    team = TeamFactory(slug="payments")
+    stability_story(team)
+    focus_evaluations_refresh(team_ids=[team.id])
+    client.force_login(MembershipFactory(team=team).user)
+    url = reverse("focus:team", kwargs={"slug": team.slug})
+    with CaptureQueriesContext(connection) as queries:
+        html = client.get(url).content.decode()
+    assert "Did the focus work?" in html
+    assert "Time to restore improved: median 8 h" in html
+    assert "Expected cost" in html
+    # The stored answers come with the periods: no query of their own, no window read.
+    assert not any(
+        q["sql"].startswith('SELECT "focus_focusevaluation"') for q in queries.captured_queries
+    )
+    assert "Did the focus work?" in client.get(url, **HX).content.decode()
+    client.force_login(MembershipFactory(team=TeamFactory(slug="search")).user)
+    assert client.get(url).status_code == 404
+    assert client.get(url, **HX).status_code == 404

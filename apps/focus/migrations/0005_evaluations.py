@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('focus', '0002_no_overlap_and_kinds'),
+        ('focus', '0004_lifecycle_backfill'),
         ('teams', '0001_initial'),
     ]
 
