@@ -197,8 +197,10 @@ def test_names_are_not_shown_to_anyone_else(outsider, loner, shared):
 
 
 def test_without_the_right_to_names_the_section_numbers_people(client, member, shared, monkeypatch):
-    monkeypatch.setattr(team_sections, "names_visible", lambda user, team: False)
     client.force_login(member)
+    # Named first (and cached): the anonymised answer is never the cached named one.
+    assert "alice" in client.get(team_url(shared), **hx("team-knowledge")).content.decode()
+    monkeypatch.setattr(team_sections, "names_visible", lambda user, team: False)
     response = client.get(team_url(shared), **hx("team-knowledge"))
     content = response.content.decode()
     assert "Only person 1 did at least half of checkout" in content
@@ -324,6 +326,20 @@ def test_kingman_with_enough_samples_uses_the_teams_variability(client, member, 
     assert "Variability of the times between deployments: c = 0.00, from 21 samples." in content
     assert "Variability of the lead times: c = 0.50, from 22 samples." in content
     assert "taken as c = 1" not in content
+
+
+def test_sections_follow_a_recompute(client, member, shared):
+    client.force_login(member)
+    before = client.get(team_url(shared), **hx("team-knowledge")).content.decode()
+    assert 'Team bus factor: <strong class="number-value">1</strong>' in before
+    flow_before = figure(client.get(team_url(shared), **hx("team-flow")).content, "flow")
+    work(shared, "checkout", {"bob": (3, 0), "carol": (2, 0)})  # now 12 items, alice 4
+    rollups_recompute_all()
+    after = client.get(team_url(shared), **hx("team-knowledge")).content.decode()
+    assert "Only alice did at least half of checkout" not in after
+    assert 'Team bus factor: <strong class="number-value">2</strong>' in after
+    flow_after = figure(client.get(team_url(shared), **hx("team-flow")).content, "flow")
+    assert flow_after["data"][1]["y"] != flow_before["data"][1]["y"]  # deployments
 
 
 def test_flow_without_lead_times_says_so(client, member, payments):

@@ -145,6 +145,8 @@ def flow_chart(
     layout.update(
         height=460,
         margin={"l": 64, "r": 24, "t": 56, "b": 36},
+        # One time axis under the three plots (anchored to the lowest).
+        xaxis={**layout["xaxis"], "anchor": "y3"},
         yaxis={**layout["yaxis"], "domain": [0.7, 1]},
         yaxis2={**axis, "domain": [0.36, 0.62], "title": {"text": "deployments"}},
         yaxis3={**axis, "domain": [0, 0.28], "title": {"text": "lead (days)"}},

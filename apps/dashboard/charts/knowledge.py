@@ -149,10 +149,17 @@ def knowledge_chart(services: Sequence[ServiceKnowledge]) -> Chart | None:
             )
         )
     layout: dict[str, Any] = {
-        "title": {"text": "Who did the work, per service", "x": 0, "xanchor": "left"},
+        "title": {
+            "text": "Who did the work, per service",
+            "x": 0,
+            "xanchor": "left",
+            "y": 0.98,
+            "yref": "container",
+            "yanchor": "top",
+        },
         "barmode": "stack",
-        "height": 120 + 44 * len(with_work),
-        "margin": {"l": 120, "r": 24, "t": 48, "b": 40},
+        "height": 150 + 44 * len(with_work),
+        "margin": {"l": 120, "r": 24, "t": 84, "b": 36},
         "paper_bgcolor": "rgba(0,0,0,0)",
         "plot_bgcolor": "rgba(0,0,0,0)",
         "font": {
@@ -160,18 +167,18 @@ def knowledge_chart(services: Sequence[ServiceKnowledge]) -> Chart | None:
             "size": 12,
             "color": DARK,
         },
+        # People above the bars, under the title: below, they would meet the axis labels.
         "legend": {
             "orientation": "h",
             "x": 0,
-            "y": -0.12,
-            "yanchor": "top",
+            "y": 1.02,
+            "yanchor": "bottom",
             "traceorder": "normal",
         },
         "hovermode": "closest",
         "xaxis": {
             "range": [0, 100],
             "ticksuffix": " %",
-            "title": {"text": "share of releases and incident resolutions"},
             "fixedrange": True,
             "gridcolor": "#e3e7eb",
         },
