@@ -449,3 +449,29 @@ def test_fragment_queries_are_constant_in_teams_services_and_people(client, targ
         counts.append(_queries(client, team_url(team, "range=26w"), **hx(target)))
     assert counts[0] == counts[1], counts
     assert counts[1] <= 12, counts
+
+
+# --- a knowledge-sharing focus from the section -------------------------------------------
+
+
+def test_managers_are_offered_a_knowledge_sharing_focus_with_the_bus_factor_signal(
+    client, manager, member, shared
+):
+    client.force_login(member)
+    assert (
+        b"?kind=knowledge_sharing"
+        not in client.get(team_url(shared), **hx("team-knowledge")).content
+    )
+    client.force_login(manager)
+    content = client.get(team_url(shared), **hx("team-knowledge")).content.decode()
+    link = "/teams/payments/focus/propose/?kind=knowledge_sharing"
+    assert f'href="{link}"' in content
+    form = client.get(link).content.decode()
+    kind = focus_kind(FocusKind.KNOWLEDGE_SHARING)
+    assert re.search(rf'<option value="{kind.pk}"[^>]*selected', form)
+    assert re.search(r'<option value="bus_factor"[^>]*selected', form)
+    assert re.search(r'<option value="&gt;="[^>]*selected', form)
+    assert re.search(r'name="signal_1_target"[^>]*value="2"', form)
+    # Without a kind, or of another kind, no signal is preset.
+    plain = client.get("/teams/payments/focus/propose/?kind=stability").content.decode()
+    assert not re.search(r'<option value="bus_factor"[^>]*selected', plain)

@@ -17,7 +17,7 @@ from django.shortcuts import render
 from apps.dashboard.selectors.flow import team_flow, team_knowledge
 from apps.focus.selectors import team_periods
 from apps.teams.models import Team
-from apps.teams.permissions import role_in
+from apps.teams.permissions import can_manage, role_in
 
 if TYPE_CHECKING:
     from apps.teams.permissions import AnyUser
@@ -45,7 +45,13 @@ def knowledge_section(request: HttpRequest, team: Team, context: dict[str, Any])
         periods=team_periods(team),
         show_names=names_visible(request.user, team),
     )
-    return render(request, f"{TEMPLATE}#knowledge", {**context, "knowledge": knowledge})
+    # Managers and admins are offered a knowledge-sharing focus, its success signal preset.
+    can_propose = can_manage(request.user, team)
+    return render(
+        request,
+        f"{TEMPLATE}#knowledge",
+        {**context, "knowledge": knowledge, "can_propose": can_propose},
+    )
 
 
 # htmx target → (partial of the team page, the view that renders it)
