@@ -30,12 +30,13 @@ from apps.dashboard.focus_forms import (
     FocusAlignForm,
     FocusProposalForm,
     FocusRevisitForm,
+    kind_prefill,
 )
 from apps.focus import services
 from apps.focus.catalog import metric_label, signal_text
 from apps.focus.evaluation import Evaluation, MetricChange
 from apps.focus.evaluations import focus_evaluations_of
-from apps.focus.models import FocusEvent, FocusPeriod
+from apps.focus.models import FocusEvent, FocusKind, FocusPeriod
 from apps.focus.selectors import (
     Waiting,
     focus_current_of,
@@ -417,7 +418,8 @@ def _proposal_form_view(
 
 
 def _prefill(request: HttpRequest, team: Team) -> dict[str, Any]:
-    """A new proposal: from the period just changed (`?from=<id>`), else starting today."""
+    """A new proposal: from the period just changed (`?from=<id>`), else starting today, of
+    the kind asked for (`?kind=<slug>`, with that kind's default success signal)."""
     today = timezone.localdate()
     source = request.GET.get("from", "")
     if source.isdigit():
@@ -430,7 +432,8 @@ def _prefill(request: HttpRequest, team: Team) -> dict[str, Any]:
             return FocusProposalForm.initial_from(
                 services.focus_proposal_from(period, starts_on=starts_on)
             )
-    return {"starts_on": today}
+    kind = FocusKind.objects.filter(slug=request.GET.get("kind") or "").first()
+    return {"starts_on": today, **(kind_prefill(kind) if kind else {})}
 
 
 @require_http_methods(["GET", "POST"])
