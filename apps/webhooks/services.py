@@ -243,9 +243,13 @@ def delivery_receive(
     )
     try:
         data = parse_json_object(body)
-        with transaction.atomic():
-            result = handler(webhook=webhook, data=data, headers=headers)
-            _log(webhook, result, received_at)
+        try:
+            result = _apply(handler, webhook=webhook, data=data, headers=headers, at=received_at)
+        except IntegrityError:
+            # A concurrent delivery inserted the same release or incident first (a unique
+            # violation, its transaction rolled back): once more, this one sees that row
+            # and updates it, or finds the event already accepted.
+            result = _apply(handler, webhook=webhook, data=data, headers=headers, at=received_at)
     except PayloadError as exc:
         result = _refused(400, str(exc), event_type=event_type)
         _log(webhook, result, received_at)
@@ -258,19 +262,25 @@ def delivery_receive(
     return result
 
 
+@transaction.atomic
+def _apply(
+    handler: Callable[..., DeliveryResult],
+    *,
+    webhook: Webhook,
+    data: dict[str, Any],
+    headers: Mapping[str, str],
+    at: dt.datetime,
+) -> DeliveryResult:
+    """The record and the delivery's log row, in one transaction."""
+    result = handler(webhook=webhook, data=data, headers=headers)
+    _log(webhook, result, at)
+    return result
+
+
 def _already_accepted(webhook: Webhook, event_id: str) -> bool:
     return WebhookDelivery.objects.filter(
         webhook=webhook, event_id=event_id, outcome=Outcome.ACCEPTED
     ).exists()
-
-
-def _retrying_unique(write: Callable[[], Any]) -> Any:
-    """Run an upsert; when a concurrent delivery of the same record inserted it first (a
-    unique violation, rolled back to the upsert's savepoint), run it again: it updates."""
-    try:
-        return write()
-    except IntegrityError:
-        return write()
 
 
 def _upsert_parts(result: Any) -> tuple[Any, bool, list[str]]:
@@ -344,13 +354,11 @@ def _receive_github(
     if status.change_count is not None:
         fields["change_count"] = status.change_count
     release, created, warnings = _upsert_parts(
-        _retrying_unique(
-            lambda: release_upsert(
-                team=webhook.team,
-                source=Source.WEBHOOK,
-                external_id=status.deployment_id,
-                **fields,
-            )
+        release_upsert(
+            team=webhook.team,
+            source=Source.WEBHOOK,
+            external_id=status.deployment_id,
+            **fields,
         )
     )
     verb = "Recorded" if created else "Updated"
@@ -398,14 +406,12 @@ def _receive_pagerduty(
 
     def upsert(**extra: Any) -> tuple[Incident, bool, list[str]]:
         return _upsert_parts(
-            _retrying_unique(
-                lambda: incident_upsert(
-                    team=webhook.team,
-                    source=Source.WEBHOOK,
-                    external_id=pd.incident_id,
-                    **describe,
-                    **extra,
-                )
+            incident_upsert(
+                team=webhook.team,
+                source=Source.WEBHOOK,
+                external_id=pd.incident_id,
+                **describe,
+                **extra,
             )
         )
 
