@@ -96,6 +96,15 @@ class WebhookDelivery(models.Model):
     class Meta:
         ordering = ["-received_at", "-id"]
         verbose_name_plural = "webhook deliveries"
+        constraints = [
+            # An event is applied once: a redelivery racing the first delivery loses here,
+            # is retried, and is then acknowledged as already received.
+            models.UniqueConstraint(
+                fields=["webhook", "event_id"],
+                condition=models.Q(outcome="accepted") & ~models.Q(event_id=""),
+                name="delivery_event_accepted_once",
+            ),
+        ]
         indexes = [
             models.Index(fields=["webhook", "-received_at"], name="delivery_webhook_recent_idx"),
             models.Index(fields=["webhook", "event_id"], name="delivery_webhook_event_idx"),

@@ -72,3 +72,5 @@ def test_concurrent_redeliveries_store_one_record(kind) -> None:
     model = Release if kind == "github" else Incident
     assert model.objects.count() == 1
     assert WebhookDelivery.objects.count() == threads
+    # Applied once: one accepted delivery, the others acknowledged as already received.
+    assert WebhookDelivery.objects.filter(outcome="accepted").count() == 1
