@@ -26,7 +26,7 @@ def test_admin_creates_a_github_webhook_and_a_signed_delivery_lands(page, live_s
     login(page, live_server, AdminFactory(username="dana.director"))
 
     page.get_by_role("link", name="Webhooks").click()
-    page.get_by_role("link", name="Add a webhook").click()
+    page.get_by_role("button", name="Add a webhook").click()
     page.get_by_role("button", name="Create webhook").click()  # nothing chosen: errors
     page.get_by_text("Choose the team the deliveries belong to.").first.wait_for()
     page.get_by_label("Team").select_option("payments")
