@@ -55,10 +55,10 @@ def receive(request: HttpRequest, public_id: str) -> HttpResponse:
         result = delivery_log_refused(webhook=webhook, status=413, reason=TOO_LARGE)
         return JsonResponse(result.as_json(), status=413)
     try:
-        body = request.body
+        body = request.body  # DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) is the backstop
     except RequestDataTooBig:
-        body = b"x" * (MAX_BODY_BYTES + 1)
-    if len(body) > MAX_BODY_BYTES:
+        body = None
+    if body is None or len(body) > MAX_BODY_BYTES:
         result = delivery_log_refused(webhook=webhook, status=413, reason=TOO_LARGE)
         return JsonResponse(result.as_json(), status=413)
     result = delivery_receive(webhook=webhook, body=body, headers=request.headers)
