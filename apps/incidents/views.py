@@ -16,9 +16,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from apps.core.freshness import team_freshness
-from apps.core.http import is_fragment_request, redirect_after_post, team_for_poster
-from apps.core.permissions import can_post_for, team_for_user
+from apps.core.http import is_fragment_request, redirect_after_post
 from apps.incidents import selectors, services
 from apps.incidents.forms import (
     IncidentCauseForm,
@@ -27,9 +25,11 @@ from apps.incidents.forms import (
     apply_service_errors,
 )
 from apps.incidents.models import Incident
+from apps.metrics.selectors import team_freshness
 from apps.releases.models import Release
 from apps.releases.selectors import release_services
 from apps.teams.models import Team
+from apps.teams.permissions import can_post_for, team_for_poster, team_for_user
 
 PAGE_SIZE = 25
 

@@ -40,6 +40,7 @@ from apps.teams.models import Team
 __all__ = [
     "ORG_SCOPE",
     "PRESET_WEEKS",
+    "Freshness",
     "Stats",
     "WindowMetrics",
     "api_metrics",
@@ -47,6 +48,7 @@ __all__ = [
     "pending_recompute",
     "preset_window",
     "rollup_as_api_dict",
+    "team_freshness",
     "weekly_series",
     "window_metrics",
     "window_metrics_for_teams",
@@ -415,6 +417,22 @@ def last_computed_at(*, scopes: Sequence[int]) -> dict[int, dt.datetime | None]:
         .values_list("scope", "last")
     )
     return {scope: found.get(scope) for scope in scopes}
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How fresh a team's numbers are: when they were last computed, and whether a
+    recompute is still pending (a dirty bucket the worker has not processed yet)."""
+
+    computed_at: dt.datetime | None
+    pending: bool
+
+
+def team_freshness(*, team: Team) -> Freshness:
+    return Freshness(
+        computed_at=last_computed_at(scopes=[team.id])[team.id],
+        pending=pending_recompute(team_ids=[team.id]),
+    )
 
 
 def preset_window(weeks: int, *, today: dt.date | None = None) -> tuple[dt.date, dt.date]:

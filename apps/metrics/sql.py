@@ -2,8 +2,8 @@
 
 The database does the arithmetic where the rows live: durations, week buckets and
 percentiles are computed inside the query. PostgreSQL has all of it built in; SQLite gets the
-same functions registered on every connection (apps/core/db.py calls `register_sqlite`),
-written to give bit-identical answers:
+same functions registered on every connection (the metrics app's `AppConfig.ready` calls
+`register_sqlite`), written to give bit-identical answers:
 
 - durations are integer microseconds (`MicrosBetween`), exact on both;
 - `Percentile` is PostgreSQL's `percentile_cont` and, on SQLite, a Python aggregate with the

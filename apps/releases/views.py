@@ -13,11 +13,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from apps.core.freshness import team_freshness
-from apps.core.http import is_fragment_request, redirect_after_post, team_for_poster
-from apps.core.permissions import can_post_for, team_for_user
+from apps.core.http import is_fragment_request, redirect_after_post
 from apps.incidents.forms import apply_service_errors
 from apps.incidents.services import incident_update
+from apps.metrics.selectors import team_freshness
 from apps.releases import selectors
 from apps.releases.forms import (
     ReleaseFilterForm,
@@ -29,6 +28,7 @@ from apps.releases.models import Release
 from apps.releases.services import release_create as create_release
 from apps.releases.services import release_set_status
 from apps.teams.models import Team
+from apps.teams.permissions import can_post_for, team_for_poster, team_for_user
 
 PAGE_SIZE = 25
 
