@@ -18,8 +18,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.core.http import is_fragment_request
-from apps.core.permissions import is_org_admin
 from apps.teams.models import Team
+from apps.teams.permissions import is_org_admin
 from apps.webhooks import selectors
 from apps.webhooks.forms import SecretForm, WebhookForm
 from apps.webhooks.models import Webhook
