@@ -301,6 +301,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--workers", type=int, default=3, help="gunicorn sync workers")
+    parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
+    parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
     parser.add_argument("--seed", type=int, default=9)
     args = parser.parse_args()
     base = os.environ.get("DATABASE_URL", "")
@@ -359,6 +361,9 @@ def main() -> int:
             f"127.0.0.1:{port}",
             "--workers",
             str(args.workers),
+            "--worker-class",
+            args.worker_class,
+            *(["--threads", str(args.threads)] if args.worker_class == "gthread" else []),
         ],
         env,
         logs / "gunicorn.log",
@@ -383,7 +388,9 @@ def main() -> int:
     p99 = percentile(latencies, 0.99)
     print(f"deliveries: {len(results)} ({sum(d['redelivery'] for d in deliveries)} redeliveries)")
     print(
-        f"clients: {args.clients}, gunicorn sync workers: {args.workers}, "
+        f"clients: {args.clients}, gunicorn: {args.workers} {args.worker_class} workers"
+        + (f" x {args.threads} threads" if args.worker_class == "gthread" else "")
+        + ", "
         f"sent in {seconds:.1f} s ({len(results) / seconds:.0f} deliveries/s)"
     )
     print(

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from apps.incidents.models import Incident
@@ -41,6 +41,10 @@ from apps.webhooks.payloads import (
 )
 
 MAX_BODY_BYTES = 1024 * 1024
+ATTEMPTS = 3
+# PostgreSQL's deadlock_detected and serialization_failure: retrying the whole transaction
+# is the documented remedy.
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
 Outcome = WebhookDelivery.Outcome
 
 
@@ -243,13 +247,20 @@ def delivery_receive(
     )
     try:
         data = parse_json_object(body)
-        try:
-            result = _apply(handler, webhook=webhook, data=data, headers=headers, at=received_at)
-        except IntegrityError:
-            # A concurrent delivery inserted the same release or incident first (a unique
-            # violation, its transaction rolled back): once more, this one sees that row
-            # and updates it, or finds the event already accepted.
-            result = _apply(handler, webhook=webhook, data=data, headers=headers, at=received_at)
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                result = _apply(
+                    handler, webhook=webhook, data=data, headers=headers, at=received_at
+                )
+                break
+            except (IntegrityError, OperationalError) as exc:
+                # A concurrent delivery inserted the same release or incident first (a
+                # unique violation), or PostgreSQL chose this transaction as a deadlock's
+                # victim (writers and the worker lock dirty buckets): the transaction was
+                # rolled back whole, so it is applied again. It then sees the other's row
+                # and updates it, or finds the event already accepted.
+                if attempt == ATTEMPTS or not _retryable(exc):
+                    raise
     except PayloadError as exc:
         result = _refused(400, str(exc), event_type=event_type)
         _log(webhook, result, received_at)
@@ -260,6 +271,12 @@ def delivery_receive(
         result = _refused(422, f"execdash cannot store this: {reasons}", event_type=event_type)
         _log(webhook, result, received_at)
     return result
+
+
+def _retryable(exc: Exception) -> bool:
+    if isinstance(exc, IntegrityError):
+        return True
+    return getattr(exc.__cause__, "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
 @transaction.atomic

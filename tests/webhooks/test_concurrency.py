@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.db import IntegrityError, connection
+from django.db import IntegrityError, OperationalError, connection
 from django.test import Client
 
 from apps.incidents.models import Incident
@@ -37,6 +37,48 @@ def test_a_lost_insert_race_is_applied_again(api, github, monkeypatch) -> None:
     assert calls == ["880011", "880011"]
     assert Release.objects.count() == 1
     assert WebhookDelivery.objects.get().outcome == "accepted"
+
+
+class _Deadlock(Exception):
+    sqlstate = "40P01"
+
+
+@pytest.mark.django_db
+def test_a_deadlock_victim_is_applied_again(api, pagerduty, monkeypatch) -> None:
+    import apps.webhooks.services as services
+
+    webhook, secret = pagerduty
+    real = services.incident_upsert
+    calls: list[str] = []
+
+    def deadlocked(**kwargs):
+        calls.append(kwargs["external_id"])
+        if len(calls) == 1:
+            raise OperationalError("deadlock detected") from _Deadlock()
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, "incident_upsert", deadlocked)
+    response = post_pagerduty(api, webhook, secret, load("pagerduty_incident_triggered"))
+    assert response.status_code == 201, response.content
+    assert len(calls) == 2
+    assert Incident.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_other_database_errors_are_not_retried(api, pagerduty, monkeypatch) -> None:
+    import apps.webhooks.services as services
+
+    webhook, secret = pagerduty
+    calls: list[int] = []
+
+    def broken(**kwargs):
+        calls.append(1)
+        raise OperationalError("disk full")
+
+    monkeypatch.setattr(services, "incident_upsert", broken)
+    with pytest.raises(OperationalError):
+        post_pagerduty(api, webhook, secret, load("pagerduty_incident_triggered"))
+    assert calls == [1]
 
 
 @pytest.mark.postgres
