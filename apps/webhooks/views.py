@@ -7,6 +7,7 @@ signature over the raw body is its authentication.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import RequestDataTooBig, ValidationError
@@ -81,6 +82,13 @@ def _webhook(pk: int) -> Webhook:
 
 
 def _receiver_url(request: HttpRequest, webhook: Webhook) -> str:
+    """The URL to paste into the provider. Behind a TLS-terminating proxy the request
+    arrives as plain HTTP; the deployment then lists its https origin in
+    CSRF_TRUSTED_ORIGINS (forms need it), and that origin is the one to paste."""
+    if not request.is_secure():
+        https_origin = f"https://{request.get_host()}"
+        if https_origin in settings.CSRF_TRUSTED_ORIGINS:
+            return https_origin + webhook.receiver_path
     return request.build_absolute_uri(webhook.receiver_path)
 
 

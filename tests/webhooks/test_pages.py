@@ -240,3 +240,15 @@ def test_delete_after_confirming_keeps_the_records(people, hook) -> None:
     assert not WebhookDelivery.objects.exists()
     assert Release.objects.count() == 1
     assert post_github(Client(), webhook, secret, deployment()).status_code == 404
+
+
+def test_behind_a_tls_proxy_the_url_is_the_https_origin(people, hook, settings) -> None:
+    webhook, _ = hook
+    settings.ALLOWED_HOSTS = ["execdash.example.com", "testserver"]
+    settings.CSRF_TRUSTED_ORIGINS = ["https://execdash.example.com"]
+    html = (
+        client_for(people.admin)
+        .get(f"{LIST}{webhook.pk}/", HTTP_HOST="execdash.example.com")
+        .content.decode()
+    )
+    assert f'value="https://execdash.example.com/webhooks/{webhook.public_id}/"' in html
