@@ -245,6 +245,7 @@ def delivery_receive(
     handler: Callable[..., DeliveryResult] = (
         _receive_github if webhook.kind == Webhook.Kind.GITHUB else _receive_pagerduty
     )
+    data: dict[str, Any] = {}
     try:
         data = parse_json_object(body)
         for attempt in range(1, ATTEMPTS + 1):
@@ -262,15 +263,33 @@ def delivery_receive(
                 if attempt == ATTEMPTS or not _retryable(exc):
                     raise
     except PayloadError as exc:
-        result = _refused(400, str(exc), event_type=event_type)
+        result = _refused(400, str(exc), **_named(webhook.kind, data, headers))
         _log(webhook, result, received_at)
     except ValidationError as exc:
+        problems = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
         reasons = "; ".join(
-            f"{name}: {' '.join(messages)}" for name, messages in exc.message_dict.items()
+            f"{name}: {' '.join(messages)}" if name and name != "__all__" else " ".join(messages)
+            for name, messages in problems.items()
         )
-        result = _refused(422, f"execdash cannot store this: {reasons}", event_type=event_type)
+        result = _refused(
+            422, f"execdash cannot store this: {reasons}", **_named(webhook.kind, data, headers)
+        )
         _log(webhook, result, received_at)
     return result
+
+
+def _named(kind: str, data: dict[str, Any], headers: Mapping[str, str]) -> dict[str, str]:
+    """The event's id and type as far as they can be read, for the log of a refusal."""
+    if kind == Webhook.Kind.GITHUB:
+        return {
+            "event_id": headers.get("X-GitHub-Delivery", "").strip()[:200],
+            "event_type": headers.get("X-GitHub-Event", "")[:100],
+        }
+    event = data.get("event") if isinstance(data.get("event"), dict) else {}
+    return {
+        "event_id": str((event or {}).get("id") or "")[:200],
+        "event_type": str((event or {}).get("event_type") or "")[:100],
+    }
 
 
 def _retryable(exc: Exception) -> bool:

@@ -189,7 +189,11 @@ def test_a_resolution_before_the_start_is_refused_with_the_reason(api, pagerduty
     assert response.status_code == 422
     assert "resolved before it started" in response.json()["detail"]
     assert Incident.objects.get().resolved_at is None
-    assert WebhookDelivery.objects.filter(outcome="refused", http_status=422).count() == 1
+    refused = WebhookDelivery.objects.get(outcome="refused", http_status=422)
+    assert (refused.event_id, refused.event_type) == (
+        "01DEN5RESOLVEDXXXXXXXXXXXX",
+        "incident.resolved",
+    )
 
 
 @pytest.mark.parametrize(
@@ -217,3 +221,20 @@ def test_a_body_over_1_mb_is_a_413(api, pagerduty) -> None:
     webhook, secret = pagerduty
     body = b'{"padding": "' + b"x" * (1024 * 1024) + b'"}'
     assert post_pagerduty(api, webhook, secret, body).status_code == 413
+
+
+def test_a_refusal_without_a_field_is_reported_in_words(api, pagerduty, monkeypatch) -> None:
+    from django.core.exceptions import ValidationError
+
+    import apps.webhooks.services as services
+
+    def refuse(**kwargs):
+        raise ValidationError("This team no longer takes incidents.")
+
+    monkeypatch.setattr(services, "incident_upsert", refuse)
+    webhook, secret = pagerduty
+    response = post_pagerduty(api, webhook, secret, load("pagerduty_incident_triggered"))
+    assert response.status_code == 422
+    assert response.json()["detail"] == (
+        "execdash cannot store this: This team no longer takes incidents."
+    )
