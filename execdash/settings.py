@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "apps.metrics",
     "apps.api",
     "apps.webhooks",
+    "apps.demo",
 ]
 
 MIDDLEWARE = [

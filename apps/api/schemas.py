@@ -20,9 +20,11 @@ from pydantic import (
 from apps.focus.evaluation import focus_evaluate
 from apps.focus.models import FocusPeriod
 from apps.incidents.models import Incident
+from apps.incidents.selectors import incident_warnings
 from apps.metrics.formulas import outcome_progress
 from apps.outcomes.models import Outcome, OutcomeMeasurement
 from apps.releases.models import Release
+from apps.releases.selectors import release_warnings
 
 
 def _iso_text(value: Any) -> Any:
@@ -107,6 +109,14 @@ class RowRefOut(Schema):
     external_id: str | None
 
 
+class RecordWarningOut(Schema):
+    """A flag on a stored record: it was stored, but part of it is left out of a metric
+    (README, "Imperfect records")."""
+
+    field: str
+    message: str
+
+
 # --- releases --------------------------------------------------------------------------
 
 
@@ -145,10 +155,17 @@ class ReleaseOut(Schema):
     fixes_incident: RowRefOut | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    warnings: list[RecordWarningOut] = Field(
+        description="Stored but imperfect: what is left out of which metric, and why."
+    )
 
     @staticmethod
     def resolve_team(obj: Release) -> str:
         return obj.team.slug
+
+    @staticmethod
+    def resolve_warnings(obj: Release) -> list[dict[str, str]]:
+        return [flag.as_dict() for flag in release_warnings(obj)]
 
     @staticmethod
     def resolve_failed(obj: Release) -> bool:
@@ -203,10 +220,17 @@ class IncidentOut(Schema):
     source: str
     created_at: dt.datetime
     updated_at: dt.datetime
+    warnings: list[RecordWarningOut] = Field(
+        description="Stored but imperfect: what looks wrong, and what it means for the numbers."
+    )
 
     @staticmethod
     def resolve_team(obj: Incident) -> str:
         return obj.team.slug
+
+    @staticmethod
+    def resolve_warnings(obj: Incident) -> list[dict[str, str]]:
+        return [flag.as_dict() for flag in incident_warnings(obj)]
 
     @staticmethod
     def resolve_deploy_caused(obj: Incident) -> bool | None:

@@ -22,10 +22,13 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
+from apps.core.records import Ingested
+from apps.core.validation import RecordWarning
 from apps.incidents.models import Incident
-from apps.incidents.services import incident_resolve, incident_update, incident_upsert
+from apps.incidents.selectors import incident_warnings
+from apps.incidents.services import incident_ingest, incident_resolve, incident_update
 from apps.releases.models import Release, Source
-from apps.releases.services import release_upsert
+from apps.releases.services import release_ingest
 from apps.teams.models import Team
 from apps.webhooks.crypto import InvalidToken, secret_open, secret_seal
 from apps.webhooks.models import RETENTION_DAYS, Webhook, WebhookDelivery
@@ -149,7 +152,7 @@ class DeliveryResult:
     record_kind: str = ""
     record_id: int | None = None
     created: bool = False
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[dict[str, str]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         answer: dict[str, Any] = {"outcome": self.outcome, "detail": self.reason}
@@ -157,7 +160,8 @@ class DeliveryResult:
             answer["event_id"] = self.event_id
         if self.record_kind:
             answer[self.record_kind] = {"id": self.record_id, "created": self.created}
-        if self.warnings:
+        if self.outcome == Outcome.ACCEPTED:
+            # As the API answers: the flags of a record stored but imperfect ([] if whole).
             answer["warnings"] = self.warnings
         return answer
 
@@ -168,6 +172,30 @@ def _refused(status: int, reason: str, **kw: Any) -> DeliveryResult:
 
 def _ignored(reason: str, **kw: Any) -> DeliveryResult:
     return DeliveryResult(status=200, outcome=Outcome.IGNORED, reason=reason, **kw)
+
+
+def _accepted(
+    reason: str,
+    *,
+    kind: str,
+    record: Any,
+    created: bool,
+    warnings: list[RecordWarning],
+    **info: Any,
+) -> DeliveryResult:
+    """A record written; its flags (stored but imperfect) are said in the log's reason too."""
+    if warnings:
+        reason += " Flagged: " + " ".join(w.message for w in warnings)
+    return DeliveryResult(
+        status=201 if created else 200,
+        outcome=Outcome.ACCEPTED,
+        reason=reason,
+        record_kind=kind,
+        record_id=record.pk,
+        created=created,
+        warnings=[w.as_dict() for w in warnings],
+        **info,
+    )
 
 
 def _log(webhook: Webhook, result: DeliveryResult, received_at: dt.datetime) -> None:
@@ -319,13 +347,6 @@ def _already_accepted(webhook: Webhook, event_id: str) -> bool:
     ).exists()
 
 
-def _upsert_parts(result: Any) -> tuple[Any, bool, list[str]]:
-    """(record, created, warnings) from what release_upsert / incident_upsert return."""
-    record, created = result[0], result[1]
-    warnings = list(result[2]) if len(result) > 2 else []
-    return record, bool(created), [str(w) for w in warnings]
-
-
 # --- GitHub ------------------------------------------------------------------------------
 
 
@@ -389,23 +410,17 @@ def _receive_github(
         fields["first_commit_at"] = status.first_commit_at
     if status.change_count is not None:
         fields["change_count"] = status.change_count
-    release, created, warnings = _upsert_parts(
-        release_upsert(
-            team=webhook.team,
-            source=Source.WEBHOOK,
-            external_id=status.deployment_id,
-            **fields,
-        )
+    stored = release_ingest(
+        team=webhook.team, source=Source.WEBHOOK, external_id=status.deployment_id, **fields
     )
-    verb = "Recorded" if created else "Updated"
-    return DeliveryResult(
-        status=201 if created else 200,
-        outcome=Outcome.ACCEPTED,
-        reason=f"{verb} release {release.service} {release.version} ({release_status}).",
-        record_kind="release",
-        record_id=release.pk,
-        created=created,
-        warnings=warnings,
+    release = stored.record
+    return _accepted(
+        f"{'Recorded' if stored.created else 'Updated'} release {release.service} "
+        f"{release.version} ({release_status}).",
+        kind="release",
+        record=release,
+        created=stored.created,
+        warnings=stored.warnings,
         **info,
     )
 
@@ -438,86 +453,68 @@ def _receive_pagerduty(
         "severity": severity,
         "started_at": pd.created_at or event.occurred_at,
     }
-    record: dict[str, Any] = {"record_kind": "incident", **info}
 
-    def upsert(**extra: Any) -> tuple[Incident, bool, list[str]]:
-        return _upsert_parts(
-            incident_upsert(
-                team=webhook.team,
-                source=Source.WEBHOOK,
-                external_id=pd.incident_id,
-                **describe,
-                **extra,
-            )
+    def ingest(**extra: Any) -> Ingested[Incident]:
+        return incident_ingest(
+            team=webhook.team,
+            source=Source.WEBHOOK,
+            external_id=pd.incident_id,
+            **describe,
+            **extra,
         )
 
+    def done(reason: str, incident: Incident, *, created: bool = False) -> DeliveryResult:
+        return _accepted(
+            reason,
+            kind="incident",
+            record=incident,
+            created=created,
+            warnings=incident_warnings(incident),
+            **info,
+        )
+
+    ignored: dict[str, Any] = {"record_kind": "incident", **info}
     if event.event_type == "incident.triggered":
         if existing is not None:
             # Resolved (or reopened) before the trigger arrived: describe it, keep its state.
             describe["started_at"] = min(describe["started_at"], existing.started_at)
-        incident, created, warnings = upsert()
-        verb = "Opened" if created else "Updated"
-        return DeliveryResult(
-            status=201 if created else 200,
-            outcome=Outcome.ACCEPTED,
-            reason=f"{verb} incident “{incident.title}” ({incident.severity}).",
-            record_id=incident.pk,
-            created=created,
-            warnings=warnings,
-            **record,
+        stored = ingest()
+        verb = "Opened" if stored.created else "Updated"
+        return done(
+            f"{verb} incident “{stored.record.title}” ({stored.record.severity}).",
+            stored.record,
+            created=stored.created,
         )
     if event.event_type == "incident.resolved":
         if existing is None:
-            incident, created, warnings = upsert(
-                resolved_at=event.occurred_at, resolved_by=event.agent
-            )
-            return DeliveryResult(
-                status=201,
-                outcome=Outcome.ACCEPTED,
-                reason=f"Recorded incident “{incident.title}”, resolved (its trigger "
-                "had not arrived yet).",
-                record_id=incident.pk,
-                created=created,
-                warnings=warnings,
-                **record,
+            stored = ingest(resolved_at=event.occurred_at, resolved_by=event.agent)
+            return done(
+                f"Recorded incident “{stored.record.title}”, resolved (its trigger had not "
+                "arrived yet).",
+                stored.record,
+                created=stored.created,
             )
         if existing.resolved_at == event.occurred_at:
-            return _ignored("Already resolved at that time.", record_id=existing.pk, **record)
+            return _ignored("Already resolved at that time.", record_id=existing.pk, **ignored)
         incident = incident_resolve(
             incident=existing, resolved_at=event.occurred_at, resolved_by=event.agent
         )
-        return DeliveryResult(
-            status=200,
-            outcome=Outcome.ACCEPTED,
-            reason=f"Resolved incident “{incident.title}”.",
-            record_id=incident.pk,
-            **record,
-        )
+        return done(f"Resolved incident “{incident.title}”.", incident)
     # incident.reopened
     if existing is None:
-        incident, created, warnings = upsert()
-        return DeliveryResult(
-            status=201,
-            outcome=Outcome.ACCEPTED,
-            reason=f"Recorded incident “{incident.title}”, open again.",
-            record_id=incident.pk,
-            created=created,
-            warnings=warnings,
-            **record,
+        stored = ingest()
+        return done(
+            f"Recorded incident “{stored.record.title}”, open again.",
+            stored.record,
+            created=stored.created,
         )
     if existing.resolved_at is None:
-        return _ignored("Already open.", record_id=existing.pk, **record)
+        return _ignored("Already open.", record_id=existing.pk, **ignored)
     if existing.resolved_at > event.occurred_at:
         return _ignored(
             "It was resolved again after this reopening: it stays resolved.",
             record_id=existing.pk,
-            **record,
+            **ignored,
         )
     incident = incident_update(incident=existing, resolved_at=None)
-    return DeliveryResult(
-        status=200,
-        outcome=Outcome.ACCEPTED,
-        reason=f"Reopened incident “{incident.title}”.",
-        record_id=incident.pk,
-        **record,
-    )
+    return done(f"Reopened incident “{incident.title}”.", incident)

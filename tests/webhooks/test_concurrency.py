@@ -22,7 +22,7 @@ def test_a_lost_insert_race_is_applied_again(api, github, monkeypatch) -> None:
     import apps.webhooks.services as services
 
     webhook, secret = github
-    real = services.release_upsert
+    real = services.release_ingest
     calls: list[str] = []
 
     def racing(**kwargs):
@@ -31,7 +31,7 @@ def test_a_lost_insert_race_is_applied_again(api, github, monkeypatch) -> None:
             raise IntegrityError("duplicate key value violates unique constraint")
         return real(**kwargs)
 
-    monkeypatch.setattr(services, "release_upsert", racing)
+    monkeypatch.setattr(services, "release_ingest", racing)
     response = post_github(api, webhook, secret, deployment(), delivery="guid")
     assert response.status_code == 201, response.content
     assert calls == ["880011", "880011"]
@@ -48,7 +48,7 @@ def test_a_deadlock_victim_is_applied_again(api, pagerduty, monkeypatch) -> None
     import apps.webhooks.services as services
 
     webhook, secret = pagerduty
-    real = services.incident_upsert
+    real = services.incident_ingest
     calls: list[str] = []
 
     def deadlocked(**kwargs):
@@ -57,7 +57,7 @@ def test_a_deadlock_victim_is_applied_again(api, pagerduty, monkeypatch) -> None
             raise OperationalError("deadlock detected") from _Deadlock()
         return real(**kwargs)
 
-    monkeypatch.setattr(services, "incident_upsert", deadlocked)
+    monkeypatch.setattr(services, "incident_ingest", deadlocked)
     response = post_pagerduty(api, webhook, secret, load("pagerduty_incident_triggered"))
     assert response.status_code == 201, response.content
     assert len(calls) == 2
@@ -75,7 +75,7 @@ def test_other_database_errors_are_not_retried(api, pagerduty, monkeypatch) -> N
         calls.append(1)
         raise OperationalError("disk full")
 
-    monkeypatch.setattr(services, "incident_upsert", broken)
+    monkeypatch.setattr(services, "incident_ingest", broken)
     with pytest.raises(OperationalError):
         post_pagerduty(api, webhook, secret, load("pagerduty_incident_triggered"))
     assert calls == [1]

@@ -65,6 +65,25 @@ def test_the_deployment_payload_names_the_service_and_its_changes(api, github) -
     assert release.change_count == 7
 
 
+def test_a_first_commit_after_the_deployment_is_stored_and_flagged(api, github) -> None:
+    webhook, secret = github
+    payload = {"first_commit_at": "2026-01-14T10:30:00Z", "change_count": 2}
+    response = post_github(api, webhook, secret, deployment(payload=payload))
+    assert response.status_code == 201, response.content
+    answer = response.json()
+    assert [w["field"] for w in answer["warnings"]] == ["first_commit_at"]
+    release = Release.objects.get()
+    assert release.first_commit_at == dt.datetime(2026, 1, 14, 10, 30, tzinfo=dt.UTC)
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.outcome == "accepted"
+    assert "Flagged:" in delivery.reason
+
+
+def test_a_whole_release_has_no_warnings(api, github) -> None:
+    webhook, secret = github
+    assert post_github(api, webhook, secret, deployment()).json()["warnings"] == []
+
+
 def test_a_payload_given_as_a_json_string_is_read(api, github) -> None:
     webhook, secret = github
     post_github(api, webhook, secret, deployment(payload=json.dumps({"service": "ledger"})))

@@ -231,7 +231,7 @@ def test_a_refusal_without_a_field_is_reported_in_words(api, pagerduty, monkeypa
     def refuse(**kwargs):
         raise ValidationError("This team no longer takes incidents.")
 
-    monkeypatch.setattr(services, "incident_upsert", refuse)
+    monkeypatch.setattr(services, "incident_ingest", refuse)
     webhook, secret = pagerduty
     response = post_pagerduty(api, webhook, secret, load("pagerduty_incident_triggered"))
     assert response.status_code == 422
