@@ -29,6 +29,7 @@ def test_admin_creates_a_github_webhook_and_a_signed_delivery_lands(page, live_s
     page.get_by_role("button", name="Add a webhook").click()
     page.get_by_role("button", name="Create webhook").click()  # nothing chosen: errors
     page.get_by_text("Choose the team the deliveries belong to.").first.wait_for()
+    screenshot(page, "webhook-form-errors")
     page.get_by_label("Team").select_option("payments")
     page.get_by_label("Sender").select_option("github")
     assert page.get_by_label("Environment").input_value() == "production"
@@ -68,6 +69,7 @@ def test_admin_creates_a_github_webhook_and_a_signed_delivery_lands(page, live_s
         assert json.loads(answer.read())["outcome"] == "accepted"
 
     page.goto(f"{live_server.url}/settings/webhooks/")
+    screenshot(page, "webhooks-list")
     page.get_by_role("link", name="GitHub (deployment statuses)").click()
     page.get_by_text("72d3162e-cc78-11e3-81ab-4c9367dc0958").wait_for()
     page.get_by_text("Accepted").first.wait_for()
