@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "apps.api",
     "apps.webhooks",
     "apps.demo",
+    "apps.dashboard",
 ]
 
 MIDDLEWARE = [
@@ -226,6 +227,38 @@ CELERY_TIMEZONE = EXECDASH_TIME_ZONE
 # Debounce: how long the worker waits after a write before recomputing, so a burst of
 # writes becomes one recompute of the buckets it touched.
 EXECDASH_RECOMPUTE_DELAY_SECONDS = float(env("EXECDASH_RECOMPUTE_DELAY_SECONDS", "1.0"))
+# How many database connections the full recompute reads with at once.
+EXECDASH_RECOMPUTE_CONNECTIONS = env_int("EXECDASH_RECOMPUTE_CONNECTIONS", 3)
+# After a recompute the worker pre-warms the preset windows of the team and, at most every
+# EXECDASH_ORG_PREWARM_SECONDS, of the organization.
+EXECDASH_PREWARM_WINDOWS = env_bool("EXECDASH_PREWARM_WINDOWS", True)
+EXECDASH_ORG_PREWARM_SECONDS = env_int("EXECDASH_ORG_PREWARM_SECONDS", 300)
+# The metric queries' SQL compiled once per shape and reused with each call's values
+# (apps/metrics/compute.py; BENCHMARKS.md says what it buys).
+EXECDASH_COMPILED_QUERIES = env_bool("EXECDASH_COMPILED_QUERIES", True)
+
+
+def _release_cache_version() -> str:
+    """The package version and a digest of the templates, computed once at start: cached
+    dashboard parts of another release (or other templates) are never served."""
+    import hashlib
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        release = version("execdash")
+    except PackageNotFoundError:
+        release = "0"
+    digest = hashlib.sha256()
+    for template in sorted((BASE_DIR / "templates").rglob("*.html")):
+        digest.update(template.read_bytes())
+    return f"{release}-{digest.hexdigest()[:12]}"
+
+
+# Part of every key of the dashboard's page cache (apps/dashboard/page_cache.py).
+EXECDASH_CACHE_VERSION = env("EXECDASH_CACHE_VERSION") or _release_cache_version()
+# The team page's chart JSON escaped once and cached with the charts, rather than by
+# `json_script` on every render (apps/dashboard/page_cache.py).
+EXECDASH_CHART_JSON_ONCE = env_bool("EXECDASH_CHART_JSON_ONCE", True)
 
 CACHES = {
     "default": (

@@ -5,15 +5,16 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from apps.core import views as core_views
+from apps.dashboard.views import team as team_views
 from apps.webhooks import views as webhook_views
 
 urlpatterns = [
-    path("", include("apps.teams.urls")),
+    path("", include("apps.dashboard.urls")),
     path("teams/<slug:slug>/incidents/", include("apps.incidents.urls")),
     path("teams/<slug:slug>/releases/", include("apps.releases.urls")),
-    path("teams/<slug:slug>/freshness/", core_views.team_freshness, name="team_freshness"),
+    path("teams/<slug:slug>/freshness/", team_views.team_freshness, name="team_freshness"),
     path("api/", include("apps.api.urls")),
-    path("settings/tokens/", include("apps.api.web_urls")),
+    path("settings/tokens/", include("apps.dashboard.token_urls")),
     path("settings/webhooks/", include("apps.webhooks.urls")),
     path("webhooks/<slug:public_id>/", webhook_views.receive, name="webhook_receive"),
     path("health/", core_views.health, name="health"),

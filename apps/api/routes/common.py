@@ -28,11 +28,16 @@ def check_window(filters: WindowQuery) -> None:
 def page_of(qs: QuerySet[Any], filters: WindowQuery) -> dict[str, Any]:
     """One page of `qs` with the total count of rows matching the filters."""
     check_window(filters)
+    return paged(qs, limit=filters.limit, offset=filters.offset)
+
+
+def paged(qs: QuerySet[Any], *, limit: int, offset: int) -> dict[str, Any]:
+    """Rows `offset` to `offset + limit` of `qs`, with the total count: a list's answer."""
     return {
         "count": qs.count(),
-        "limit": filters.limit,
-        "offset": filters.offset,
-        "items": list(qs[filters.offset : filters.offset + filters.limit]),
+        "limit": limit,
+        "offset": offset,
+        "items": list(qs[offset : offset + limit]),
     }
 
 
