@@ -15,7 +15,7 @@ urlpatterns = [
     path("teams/<slug:slug>/freshness/", team_views.team_freshness, name="team_freshness"),
     path("api/", include("apps.api.urls")),
     path("settings/tokens/", include("apps.dashboard.token_urls")),
-    path("settings/webhooks/", include("apps.webhooks.urls")),
+    path("settings/webhooks/", include("apps.dashboard.webhook_urls")),
     path("webhooks/<slug:public_id>/", webhook_views.receive, name="webhook_receive"),
     path("health/", core_views.health, name="health"),
     path("me/", core_views.me, name="me"),

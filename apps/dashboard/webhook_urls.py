@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from apps.webhooks import views
+from apps.dashboard.views import webhooks as views
 
 app_name = "webhooks"
 
