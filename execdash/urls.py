@@ -22,6 +22,8 @@ urlpatterns = [
     path("settings/webhooks/", include("apps.dashboard.webhook_urls")),
     path("webhooks/<slug:public_id>/", webhook_views.receive, name="webhook_receive"),
     path("health/", core_views.health, name="health"),
+    path("health/live", core_views.health_live, name="health_live"),
+    path("health/ready", core_views.health_ready, name="health_ready"),
     path("me/", core_views.me, name="me"),
     path(
         "accounts/login/",
