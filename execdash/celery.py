@@ -79,6 +79,11 @@ app.conf.beat_schedule = {
         "task": "apps.metrics.tasks.recheck_recent_weeks",
         "schedule": crontab(hour=3, minute=0),
     },
+    # Webhook deliveries are kept 30 days.
+    "prune-webhook-deliveries": {
+        "task": "apps.webhooks.tasks.prune_webhook_deliveries",
+        "schedule": crontab(hour=3, minute=30),
+    },
     # Focus revisit and sign-off reminders, each sent at most once a day (apps.focus.reminders).
     "focus-reminders": {
         "task": "apps.focus.tasks.send_focus_reminders",

@@ -61,6 +61,11 @@ if not SECRET_KEY:
         )
     SECRET_KEY = "execdash-insecure-development-key-do-not-use-in-production"  # noqa: S105
 
+# Webhook signing secrets are stored encrypted with a key derived from this value when it
+# is set, otherwise from SECRET_KEY (apps/webhooks/crypto.py). Changing it (or SECRET_KEY
+# when it is unset) makes the stored secrets unreadable: rotate each webhook's secret.
+EXECDASH_SECRETS_KEY = env("EXECDASH_SECRETS_KEY")
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
@@ -83,6 +88,7 @@ INSTALLED_APPS = [
     "apps.outcomes",
     "apps.metrics",
     "apps.api",
+    "apps.webhooks",
     "apps.imports",
     "apps.demo",
     "apps.dashboard",

@@ -7,6 +7,7 @@ from django.urls import include, path
 from apps.core import views as core_views
 from apps.dashboard.views import team as team_views
 from apps.imports import views as import_views
+from apps.webhooks import views as webhook_views
 
 urlpatterns = [
     path("", include("apps.dashboard.urls")),
@@ -18,6 +19,8 @@ urlpatterns = [
     path("teams/<slug:slug>/freshness/", team_views.team_freshness, name="team_freshness"),
     path("api/", include("apps.api.urls")),
     path("settings/tokens/", include("apps.dashboard.token_urls")),
+    path("settings/webhooks/", include("apps.dashboard.webhook_urls")),
+    path("webhooks/<slug:public_id>/", webhook_views.receive, name="webhook_receive"),
     path("health/", core_views.health, name="health"),
     path("health/live", core_views.health_live, name="health_live"),
     path("health/ready", core_views.health_ready, name="health_ready"),

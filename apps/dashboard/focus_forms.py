@@ -21,6 +21,19 @@ from apps.focus.services import DECISIONS, default_revisit_on
 SIGNAL_ROWS = 4
 DATE_ERRORS = {"invalid": "Enter a date, e.g. 2026-03-02."}
 
+# The success signal a new proposal of a kind starts with (METRICS.md: a knowledge-sharing
+# focus is judged by the bus factor); the manager may change or clear it.
+KIND_DEFAULT_SIGNALS: dict[str, list[dict[str, Any]]] = {
+    FocusKind.KNOWLEDGE_SHARING: [{"metric": "bus_factor", "comparator": ">=", "target": 2}],
+}
+
+
+def kind_prefill(kind: FocusKind) -> dict[str, Any]:
+    """A new proposal's initial kind and, for a kind that has one, its default signal."""
+    return FocusProposalForm.initial_from(
+        {"kind": kind, "success_signals": KIND_DEFAULT_SIGNALS.get(kind.slug, [])}
+    )
+
 
 def date_field(*, label: str, required: bool, help_text: str = "") -> forms.DateField:
     return forms.DateField(

@@ -513,16 +513,20 @@ def _work(s: Scan, *, by_week: bool) -> QuerySet[Any]:
         column="started_at",
     )
     parts = []
-    for qs, moment, person in (
-        (releases, "deployed_at", "deployed_by"),
-        (incidents, "started_at", "resolved_by"),
+    for qs, moment, person, is_release in (
+        (releases, "deployed_at", "deployed_by", 1),
+        (incidents, "started_at", "resolved_by", 0),
     ):
         week_expr: Any = (
             WeekStart(moment, s.tzname) if by_week else Value(None, output_field=DateField())
         )
         parts.append(
-            qs.annotate(bf_week=week_expr, bf_person=F(person))
-            .values("team_id", "bf_week", "service", "bf_person")
+            qs.annotate(
+                bf_week=week_expr,
+                bf_person=F(person),
+                bf_release=Value(is_release, output_field=IntegerField()),
+            )
+            .values("team_id", "bf_week", "service", "bf_person", "bf_release")
             .order_by()
         )
     # One row per item of work, grouped once by the caller (grouping each part first and
@@ -535,6 +539,30 @@ def bus_work_items(scan: Scan) -> dict[int, int]:
     work_sql, params = _sql("bus work", lambda s: _work(s, by_week=False), scan)
     sql = f"SELECT team_id, COUNT(*) AS n FROM ({work_sql}) AS work GROUP BY team_id"  # noqa: S608
     return {row["team_id"]: row["n"] for row in _fetch(sql, params)}
+
+
+def bus_work_by_person(scan: Scan) -> list[tuple[int, str, str, int, int]]:
+    """The bus factor's work over the scan per team, service and person: (team id,
+    service, person, items of work, how many of them were releases; the rest are incident
+    resolutions). The knowledge-sharing chart draws these and its per-service bus factors
+    come from them through `formulas.bus_factor_of`, the rule of `bus_factors`."""
+    work_sql, params = _sql("bus work by person", lambda s: _work(s, by_week=False), scan)
+    sql = f"""
+        SELECT team_id, service, bf_person, COUNT(*) AS n, SUM(bf_release) AS releases
+        FROM ({work_sql}) AS work
+        GROUP BY team_id, service, bf_person
+        ORDER BY team_id, service, n DESC, bf_person
+    """  # noqa: S608  (the inner query is the ORM's, with its parameters)
+    return [
+        (
+            row["team_id"],
+            row["service"],
+            row["bf_person"],
+            int(row["n"]),
+            int(row["releases"] or 0),
+        )
+        for row in _fetch(sql, params)
+    ]
 
 
 def bus_factors(scan: Scan, *, by_team: bool, by_week: bool) -> dict[Key, int | None]:

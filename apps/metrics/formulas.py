@@ -8,6 +8,7 @@ seconds rounded to the millisecond (3 decimals), rates rounded to 6 decimals.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -338,3 +339,96 @@ def levels_for(
             "time_to_restore", time_to_restore.median, time_to_restore.n, year
         ),
     }
+
+
+# --- flow (instead of utilization) -----------------------------------------------------------
+
+# Kingman's approximation needs the variability of arrivals and service; below this many
+# samples a coefficient of variation says more about chance than about the team, so the
+# curve uses c = 1 (the variability of a Poisson process) and the page says so.
+KINGMAN_MIN_SAMPLES = 20
+KINGMAN_RHOS = tuple(round(0.50 + 0.05 * i, 2) for i in range(10))  # 0.50, 0.55, … 0.95
+
+
+def littles_law_wip(*, deployments: int, lead_mean_seconds: float | None) -> float | None:
+    """A week's work in progress by Little's law (METRICS.md, "Flow"):
+    `(deployments in the week / 7) x mean lead time in days`.
+
+    Every deployment of the week counts; the mean lead time is that of the week's releases
+    with a lead time, so None when there are none.
+    """
+    if lead_mean_seconds is None:
+        return None
+    return deployments / 7 * (lead_mean_seconds / 86_400.0)
+
+
+def coefficient_of_variation(values: Sequence[float]) -> float | None:
+    """Standard deviation (of the population, NumPy's default) over mean; None for fewer than
+    two values or a mean of 0."""
+    if len(values) < 2:
+        return None
+    array = np.asarray(values, dtype=float)
+    mean = float(array.mean())
+    if mean == 0:
+        return None
+    return float(array.std()) / mean
+
+
+def gaps_between(moments: Sequence[float]) -> list[float]:
+    """The times between consecutive moments (seconds since any origin), in order."""
+    ordered = sorted(moments)
+    return [later - earlier for earlier, later in itertools.pairwise(ordered)]
+
+
+def kingman_wait(*, rho: float, ca: float, cs: float, service: float) -> float:
+    """Kingman's approximation of the mean waiting time in a queue:
+    `W = (rho / (1 - rho)) * ((ca**2 + cs**2) / 2) * s`, in the unit of `service`."""
+    if not 0 <= rho < 1:
+        raise ValueError("utilization must be in [0, 1)")
+    return rho / (1 - rho) * ((ca**2 + cs**2) / 2) * service
+
+
+@dataclass(frozen=True)
+class KingmanInputs:
+    """The variability and service time behind a team's Kingman curve.
+
+    `ca` is the coefficient of variation of the times between deployments, `cs` that of the
+    lead times, `service` the mean lead time in seconds (None without lead times); a c taken
+    as 1 for lack of samples has its `*_measured` False.
+    """
+
+    ca: float
+    cs: float
+    service: float | None
+    ca_measured: bool
+    cs_measured: bool
+    gaps_n: int
+    leads_n: int
+
+
+def kingman_inputs(*, gaps: Sequence[float], leads: Sequence[float]) -> KingmanInputs:
+    """Kingman's inputs from the times between deployments and the lead times (seconds) of
+    the selected range: each c measured from at least KINGMAN_MIN_SAMPLES samples, else 1."""
+    ca = coefficient_of_variation(gaps) if len(gaps) >= KINGMAN_MIN_SAMPLES else None
+    cs = coefficient_of_variation(leads) if len(leads) >= KINGMAN_MIN_SAMPLES else None
+    return KingmanInputs(
+        ca=1.0 if ca is None else ca,
+        cs=1.0 if cs is None else cs,
+        service=sum(leads) / len(leads) if leads else None,
+        ca_measured=ca is not None,
+        cs_measured=cs is not None,
+        gaps_n=len(gaps),
+        leads_n=len(leads),
+    )
+
+
+def kingman_curve(
+    inputs: KingmanInputs, rhos: Sequence[float] = KINGMAN_RHOS
+) -> list[tuple[float, float]]:
+    """(rho, waiting time in seconds) for each utilization; empty without a service time."""
+    if inputs.service is None:
+        return []
+    return [
+        (rho, kingman_wait(rho=rho, ca=inputs.ca, cs=inputs.cs, service=inputs.service))
+        for rho in rhos
+    ]

@@ -36,6 +36,7 @@ from apps.metrics.models import (
     WeeklyRollup,
     WindowSnapshot,
 )
+from apps.releases.models import Release
 from apps.teams.models import Team
 
 __all__ = [
@@ -539,3 +540,66 @@ def weekly_spark_rows(*, scopes: Sequence[int], first: dt.date, last: dt.date) -
             "scope", "week_start", "deployments", "failed_deployments", "ttr_median", "lead_median"
         )
     )
+
+
+# --- flow and knowledge sharing (the team page's "Flow" and "Knowledge sharing") -------------
+
+# The most releases the flow samples read for one range: a year of a team that deploys 50
+# times a day. Beyond it the latest ones are kept and the page says the sample was cut.
+FLOW_SAMPLE_LIMIT = 20_000
+
+
+@dataclass(frozen=True)
+class FlowSamples:
+    """A team's deployment instants (seconds since the epoch, in order) and lead times
+    (seconds, > 0) over a range; `truncated` when more releases than FLOW_SAMPLE_LIMIT."""
+
+    deployed: tuple[float, ...]
+    leads: tuple[float, ...]
+    truncated: bool
+
+
+def flow_samples(*, team: Team, start: dt.date, end: dt.date) -> FlowSamples:
+    """The samples of Kingman's inputs over `[start, end)`, in one bounded query."""
+    start_at, end_at = window_bounds(start, end, org_tz())
+    rows = list(
+        Release.objects.filter(team=team, deployed_at__gte=start_at, deployed_at__lt=end_at)
+        .order_by("-deployed_at", "-id")
+        .values_list("deployed_at", "first_commit_at")[: FLOW_SAMPLE_LIMIT + 1]
+    )
+    truncated = len(rows) > FLOW_SAMPLE_LIMIT
+    rows = rows[:FLOW_SAMPLE_LIMIT]
+    rows.reverse()
+    leads = [(deployed - first).total_seconds() for deployed, first in rows if first is not None]
+    return FlowSamples(
+        deployed=tuple(deployed.timestamp() for deployed, _ in rows),
+        leads=tuple(lead for lead in leads if lead > 0),
+        truncated=truncated,
+    )
+
+
+@dataclass(frozen=True)
+class PersonWork:
+    """What one person did on one service: items of work, of which releases (the rest are
+    incident resolutions)."""
+
+    person: str
+    items: int
+    releases: int
+
+    @property
+    def resolutions(self) -> int:
+        return self.items - self.releases
+
+
+def service_work(*, team: Team, start: dt.date, end: dt.date) -> dict[str, list[PersonWork]]:
+    """The bus factor's work over `[start, end)` per service (by name), people most work
+    first, ties by name: one query, whatever the number of services and people."""
+    tz = org_tz()
+    start_at, end_at = window_bounds(start, end, tz)
+    out: dict[str, list[PersonWork]] = {}
+    for _team_id, service, person, items, releases in compute.bus_work_by_person(
+        compute.Scan([team.id], start_at, end_at, tz.key)
+    ):
+        out.setdefault(service, []).append(PersonWork(person, items, releases))
+    return out

@@ -28,6 +28,7 @@ from apps.dashboard.page_cache import (
 )
 from apps.dashboard.selectors.team import team_charts, team_numbers, team_page
 from apps.dashboard.views.common import fragment_of, nav, page_response, range_form, today
+from apps.dashboard.views.team_sections import SECTIONS
 from apps.focus.models import FocusPeriod
 from apps.focus.selectors import current_focus_by_team, team_focus_rows, team_periods
 from apps.focus.stability import stability_warnings
@@ -39,7 +40,11 @@ from apps.teams.permissions import team_for_user, visible_teams
 
 TEMPLATE = "dashboard/team.html"
 # htmx targets of the team page, and the partial each one is rendered from.
-TEAM_FRAGMENTS = {"team-numbers": "numbers", "team-charts": "charts"}
+TEAM_FRAGMENTS = {
+    "team-numbers": "numbers",
+    "team-charts": "charts",
+    **{target: partial for target, (partial, _view) in SECTIONS.items()},
+}
 
 
 @require_GET
@@ -50,7 +55,7 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
     day = today()
     state: TeamState | None = None
     nav_teams: list[Team] | None = None
-    if partial == "charts":
+    if partial == "charts" or fragment in SECTIONS:
         team = team_for_user(request.user, slug)
     elif fragment:
         # The content and numbers fragments need the team's state: one query gives the team
@@ -78,6 +83,7 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "range_form": form,
         "range_error": form.error_text(),
         "presets": preset_links(date_range),
+        "version": state.version if state is not None else None,
     }
     if partial == "numbers":
         # The polling fragment. Once the numbers are fresh it comes back without its
@@ -88,6 +94,8 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
         if not pending:
             trigger_client_event(response, "execdash:fresh")
         return response
+    if fragment in SECTIONS:
+        return SECTIONS[fragment][1](request, team, context)
     if partial == "charts":
         context["charts"] = team_charts(
             team=team, date_range=date_range, periods=team_periods(team)
@@ -135,7 +143,7 @@ def _team_content(
         return cached
     team, date_range = context["team"], context["date_range"]
     start, end = date_range.start, date_range.end
-    page = team_page(team=team, date_range=date_range, today=day)
+    page = team_page(team=team, date_range=date_range, today=day, version=context["version"])
     numbers = _numbers(team, date_range, page.current_focus)
     html = unindent(
         render_to_string(

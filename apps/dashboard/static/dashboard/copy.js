@@ -1,0 +1,18 @@
+// Webhook pages: a "Copy" button beside each read-only value marked data-copy-target.
+(function () {
+  "use strict";
+  if (!navigator.clipboard) {
+    return;
+  }
+  document.querySelectorAll("[data-copy-target]").forEach(function (button) {
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var field = document.getElementById(button.getAttribute("data-copy-target"));
+      navigator.clipboard.writeText(field.value).then(function () {
+        button.textContent = "Copied";
+      }, function () {
+        field.select();
+      });
+    });
+  });
+})();
