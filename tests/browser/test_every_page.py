@@ -81,6 +81,7 @@ def admin_pages(data: dict[str, Any]) -> list[str]:
         ("releases_release", data["release"]),
         ("focus_focusperiod", data["focus"]),
         ("api_apitoken", data["token"]),
+        ("webhooks_webhook", data["webhook"]),
     ):
         pages.append(reverse(f"admin:{model}_changelist"))
         pages.append(reverse(f"admin:{model}_change", args=[obj.pk]))

@@ -17,6 +17,8 @@ from apps.incidents.models import Incident
 from apps.metrics.rollups import rollups_recompute_all
 from apps.releases.models import Release
 from apps.teams.models import Membership
+from apps.webhooks.models import WebhookDelivery
+from apps.webhooks.services import webhook_create
 from tests.factories import (
     AdminFactory,
     FocusPeriodFactory,
@@ -97,6 +99,17 @@ def seed_hostile() -> dict[str, Any]:
         check=False,
     )
     job = import_check(job=job)
+    # A webhook whose environment and a delivery whose event and reason carry payloads.
+    webhook, _secret = webhook_create(team=team, kind="github", environment=SVG, created_by=admin)
+    WebhookDelivery.objects.create(
+        webhook=webhook,
+        received_at=now,
+        event_id=SCRIPT,
+        event_type=IMG,
+        outcome=WebhookDelivery.Outcome.REFUSED,
+        reason=f"{SVG} {JS}",
+        http_status=400,
+    )
     rollups_recompute_all()
     return {
         "team": team,
@@ -107,6 +120,7 @@ def seed_hostile() -> dict[str, Any]:
         "focus": focus,
         "token": token,
         "import": job,
+        "webhook": webhook,
     }
 
 
@@ -131,4 +145,9 @@ def app_pages(data: dict[str, Any]) -> list[str]:
         f"/settings/tokens/{data['token'].pk}/revoke/",
         f"{base}/imports/",
         f"{base}/imports/{data['import'].pk}/",
+        "/settings/webhooks/",
+        "/settings/webhooks/new/",
+        f"/settings/webhooks/{data['webhook'].pk}/",
+        f"/settings/webhooks/{data['webhook'].pk}/secret/",
+        f"/settings/webhooks/{data['webhook'].pk}/delete/",
     ]

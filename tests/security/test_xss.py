@@ -75,6 +75,7 @@ def test_every_page_shows_the_payloads_as_text(client, hostile):
         f"{base}/incidents/{hostile['incident'].pk}/",
         f"{base}/focus/",
         f"{base}/imports/{hostile['import'].pk}/",
+        f"/settings/webhooks/{hostile['webhook'].pk}/",
     ):
         assert ESCAPED_IMG in client.get(path).content.decode(), path
     release = client.get(f"{base}/releases/{hostile['release'].pk}/").content.decode()
@@ -126,6 +127,7 @@ def test_the_admin_shows_the_payloads_as_text(client, hostile):
         ("releases_release", hostile["release"]),
         ("outcomes_outcome", hostile["outcome"]),
         ("api_apitoken", hostile["token"]),
+        ("webhooks_webhook", hostile["webhook"]),
     ):
         for url in (
             reverse(f"admin:{model}_changelist"),
