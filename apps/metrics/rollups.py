@@ -330,13 +330,26 @@ def rollups_recompute_org(*, weeks: Iterable[dt.date]) -> int:
 
 
 def _clear(dirty: list[tuple[int, int, dt.date, dt.datetime]]) -> int:
-    """Delete the buckets we recomputed, unless someone re-marked them meanwhile."""
+    """Delete the buckets we recomputed, unless someone re-marked them meanwhile.
+
+    The rows are locked in (team, week) order first, the order in which writers upsert them
+    (buckets_mark_dirty): a DELETE alone locks in scan order, and a writer re-marking two of
+    the same buckets in the other order would deadlock with it. A bucket re-marked while we
+    waited for its lock no longer matches its old marked_at and stays dirty.
+    """
     cleared = 0
     for i in range(0, len(dirty), 500):
         condition = Q()
         for bucket_id, _team, _week, marked_at in dirty[i : i + 500]:
             condition |= Q(id=bucket_id, marked_at=marked_at)
-        cleared += DirtyBucket.objects.filter(condition).delete()[0]
+        locked = list(
+            DirtyBucket.objects.filter(condition)
+            .order_by("team_id", "week_start")
+            .select_for_update()
+            .values_list("id", flat=True)
+        )
+        if locked:
+            cleared += DirtyBucket.objects.filter(id__in=locked).delete()[0]
     return cleared
 
 
