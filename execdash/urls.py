@@ -12,6 +12,7 @@ urlpatterns = [
     path("teams/<slug:slug>/incidents/", include("apps.incidents.urls")),
     path("teams/<slug:slug>/releases/", include("apps.releases.urls")),
     path("teams/<slug:slug>/freshness/", team_views.team_freshness, name="team_freshness"),
+    path("outcomes/", include("apps.dashboard.outcome_urls")),
     path("api/", include("apps.api.urls")),
     path("settings/tokens/", include("apps.dashboard.token_urls")),
     path("health/", core_views.health, name="health"),
