@@ -97,8 +97,13 @@ class TeamSection:
 class OutcomesPage:
     organization: list[OrgOutcome]
     teams: list[TeamSection]
+    hidden_teams: list[TeamSection]
     can_create: bool
     is_admin: bool
+
+    @property
+    def team_count(self) -> int:
+        return len(self.teams) + len(self.hidden_teams)
 
 
 def managed_team_ids(user: Any) -> set[int]:
@@ -110,7 +115,42 @@ def managed_team_ids(user: Any) -> set[int]:
     )
 
 
-def outcomes_page(*, user: Any, teams: list[Team], date_range: DateRange) -> OutcomesPage:
+def _chart_data(
+    team_ids: list[int], outcome_ids: list[int], start: dt.date, end: dt.date
+) -> tuple[
+    dict[int, list[tuple[dt.date, float]]], dict[int, list[Any]], dict[int, list[FocusPeriod]]
+]:
+    """What the charts of these teams draw: measurements, weekly rollups and focus periods
+    in `[start, end)`, one query each."""
+    points: dict[int, list[tuple[dt.date, float]]] = defaultdict(list)
+    periods: dict[int, list[FocusPeriod]] = defaultdict(list)
+    if not team_ids:
+        return points, {}, periods
+    for outcome_id, measured_on, value in (
+        OutcomeMeasurement.objects.filter(
+            outcome__in=outcome_ids, measured_on__gte=start, measured_on__lt=end
+        )
+        .order_by("outcome_id", "measured_on")
+        .values_list("outcome_id", "measured_on", "value")
+    ):
+        points[outcome_id].append((measured_on, value))
+    series: dict[int, list[Any]] = dict(weekly_series(scopes=team_ids, start=start, end=end))
+    for period in (
+        FocusPeriod.objects.filter(team_id__in=team_ids, starts_on__lt=end)
+        .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=start))
+        .select_related("kind")
+        .order_by("starts_on")
+    ):
+        periods[period.team_id].append(period)
+    return points, series, periods
+
+
+def outcomes_page(
+    *, user: Any, teams: list[Team], date_range: DateRange, shown: int | None = None
+) -> OutcomesPage:
+    """The page's outcomes and teams: teams flagged "busy, not moving" first, then teams
+    with outcomes, then the rest, by name; charts for the first `shown` teams (all when
+    None), the others listed."""
     admin = is_org_admin(user)
     managed = set() if admin else managed_team_ids(user)
     ids = [t.pk for t in teams]
@@ -120,32 +160,6 @@ def outcomes_page(*, user: Any, teams: list[Team], date_range: DateRange) -> Out
         .order_by("name", "pk")
     )
     flags = {f.team_id: f for f in TeamOutcomeFlag.objects.filter(team_id__in=ids)}
-    start, end = date_range.chart_start, date_range.end
-    team_outcomes = [o for o in outcomes if o.team_id is not None]
-    points: dict[int, list[tuple[dt.date, float]]] = defaultdict(list)
-    if team_outcomes:
-        for outcome_id, measured_on, value in (
-            OutcomeMeasurement.objects.filter(
-                outcome__in=[o.pk for o in team_outcomes],
-                measured_on__gte=start,
-                measured_on__lt=end,
-            )
-            .order_by("outcome_id", "measured_on")
-            .values_list("outcome_id", "measured_on", "value")
-        ):
-            points[outcome_id].append((measured_on, value))
-    with_outcomes = sorted({o.team_id for o in team_outcomes if o.team_id is not None})
-    series = weekly_series(scopes=with_outcomes, start=start, end=end) if with_outcomes else {}
-    periods: dict[int, list[FocusPeriod]] = defaultdict(list)
-    if with_outcomes:
-        for period in (
-            FocusPeriod.objects.filter(team_id__in=with_outcomes, starts_on__lt=end)
-            .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=start))
-            .select_related("kind")
-            .order_by("starts_on")
-        ):
-            periods[period.team_id].append(period)
-
     rows: dict[int, OutcomeRow] = {}
     by_team: dict[int, list[OutcomeRow]] = defaultdict(list)
     for outcome in outcomes:
@@ -156,31 +170,7 @@ def outcomes_page(*, user: Any, teams: list[Team], date_range: DateRange) -> Out
         )
         rows[outcome.pk] = row
         if outcome.team_id is not None:
-            weeks = [
-                OutputWeek(w.week_start, w.deployments, w.change_count)
-                for w in series.get(outcome.team_id, [])
-            ]
-            row.chart = outcome_chart(
-                slug=f"outcome-{outcome.pk}",
-                name=outcome.name,
-                unit=outcome.unit,
-                direction=outcome.direction,
-                baseline=outcome.baseline,
-                target=outcome.target,
-                measurements=points.get(outcome.pk, []),
-                weeks=weeks,
-                bands=focus_bands(periods.get(outcome.team_id, []), start, end),
-                start=start,
-                end=end,
-            )
             by_team[outcome.team_id].append(row)
-    organization = [OrgOutcome(row=rows[o.pk]) for o in outcomes if o.team_id is None]
-    org_by_id = {org.row.outcome.pk: org for org in organization}
-    team_names = {t.pk: t for t in teams}
-    for outcome in team_outcomes:
-        if outcome.parent_id in org_by_id:
-            outcome.team = team_names[outcome.team_id]  # type: ignore[index]
-            org_by_id[outcome.parent_id].children.append(rows[outcome.pk])
     sections = [
         TeamSection(
             team=team,
@@ -190,7 +180,6 @@ def outcomes_page(*, user: Any, teams: list[Team], date_range: DateRange) -> Out
         )
         for team in teams
     ]
-    # Teams flagged "busy, not moving" first, then teams with outcomes, then by name.
     sections.sort(
         key=lambda s: (
             not (s.flag and s.flag.busy_not_moving),
@@ -198,9 +187,47 @@ def outcomes_page(*, user: Any, teams: list[Team], date_range: DateRange) -> Out
             s.team.name.lower(),
         )
     )
+    visible = sections if shown is None else sections[:shown]
+    start, end = date_range.chart_start, date_range.end
+    charted = [s for s in visible if s.outcomes]
+    points, series, periods = _chart_data(
+        [s.team.pk for s in charted],
+        [row.outcome.pk for s in charted for row in s.outcomes],
+        start,
+        end,
+    )
+    for section in charted:
+        weeks = [
+            OutputWeek(w.week_start, w.deployments, w.change_count)
+            for w in series.get(section.team.pk, [])
+        ]
+        bands = focus_bands(periods.get(section.team.pk, []), start, end)
+        for row in section.outcomes:
+            outcome = row.outcome
+            row.chart = outcome_chart(
+                slug=f"outcome-{outcome.pk}",
+                name=outcome.name,
+                unit=outcome.unit,
+                direction=outcome.direction,
+                baseline=outcome.baseline,
+                target=outcome.target,
+                measurements=points.get(outcome.pk, []),
+                weeks=weeks,
+                bands=bands,
+                start=start,
+                end=end,
+            )
+    organization = [OrgOutcome(row=rows[o.pk]) for o in outcomes if o.team_id is None]
+    org_by_id = {org.row.outcome.pk: org for org in organization}
+    team_names = {t.pk: t for t in teams}
+    for outcome in outcomes:
+        if outcome.team_id is not None and outcome.parent_id in org_by_id:
+            outcome.team = team_names[outcome.team_id]
+            org_by_id[outcome.parent_id].children.append(rows[outcome.pk])
     return OutcomesPage(
         organization=organization,
-        teams=sections,
+        teams=visible,
+        hidden_teams=sections[len(visible) :],
         can_create=admin or bool(managed),
         is_admin=admin,
     )

@@ -44,6 +44,9 @@ from apps.teams.models import Team
 from apps.teams.permissions import is_org_admin, visible_teams
 
 PAGE = "dashboard/outcomes.html"
+# The page charts the outcomes of this many teams (those needing attention first); the rest
+# are listed, one click from being charted too (`?teams=all`).
+TEAMS_CHARTED = 12
 DETAIL = "dashboard/outcomes_detail.html"
 FORM = "dashboard/outcomes_form.html"
 
@@ -53,12 +56,21 @@ FORM = "dashboard/outcomes_form.html"
 def outcomes_overview(request: HttpRequest) -> HttpResponse:
     form, date_range = range_form(request)
     teams = list(visible_teams(request.user))
+    show_all = request.GET.get("teams") == "all"
+    page = outcomes_page(
+        user=request.user,
+        teams=teams,
+        date_range=date_range,
+        shown=None if show_all else TEAMS_CHARTED,
+    )
     context: dict[str, Any] = {
-        "page": outcomes_page(user=request.user, teams=teams, date_range=date_range),
+        "page": page,
         "date_range": date_range,
         "range_form": form,
         "range_error": form.error_text(),
-        "presets": preset_links(date_range),
+        "presets": preset_links(date_range, extra="teams=all" if show_all else ""),
+        "show_all_teams": show_all,
+        "all_teams_query": f"{date_range.query}&teams=all",
         "nav_teams": nav(teams),
         "team": None,
         "is_org_admin": is_org_admin(request.user),
