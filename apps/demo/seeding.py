@@ -71,7 +71,9 @@ def seed_demo(*, teams: int = 5, weeks: int = 26, seed: int = 7) -> SeedReport:
         )
         report.users += int(created)
         kinds = focus_kinds_ensure_builtin()
-        report.add_outcome(outcome_seed(team=None, plan=ORG_OUTCOME, seed=seed, **span))
+        report.add_outcome(
+            outcome_seed(team=None, plan=ORG_OUTCOME, seed=seed, first_day=first_day, today=today)
+        )
         nps = Outcome.objects.get(team=None, name=ORG_OUTCOME.name)
         for index in range(teams):
             profile = profile_for(index)
@@ -98,7 +100,14 @@ def seed_demo(*, teams: int = 5, weeks: int = 26, seed: int = 7) -> SeedReport:
             for position, outcome in enumerate(profile.outcomes):
                 parent = nps if position == 0 else None  # ladders up to the organization's
                 report.add_outcome(
-                    outcome_seed(team=team, plan=outcome, seed=seed, parent=parent, **span)
+                    outcome_seed(
+                        team=team,
+                        plan=outcome,
+                        seed=seed,
+                        parent=parent,
+                        first_day=first_day,
+                        today=today,
+                    )
                 )
             if profile.slug == BUSY_TEAM:
                 report.releases += busy_output_ensure(
