@@ -169,7 +169,8 @@ def outcome_measurement_add(request: HttpRequest, pk: int) -> HttpResponse:
             return _done(request, _detail_url(outcome), f"{word} the measurement of {day}.")
     context = _detail_context(request, outcome, measurement_form=form)
     if request.htmx:  # type: ignore[attr-defined]
-        return render(request, f"{DETAIL}#measurement-form", context, status=422)
+        # 200: htmx swaps only successful responses; the errors are in the fragment.
+        return render(request, f"{DETAIL}#measurement-form", context)
     return render(request, DETAIL, _with_page(request, context), status=422)
 
 
@@ -195,7 +196,7 @@ def outcome_paste(request: HttpRequest, pk: int) -> HttpResponse:
     status = 200 if result is not None and result.ok else 422
     context = _detail_context(request, outcome, paste_form=form, paste=result)
     if request.htmx:  # type: ignore[attr-defined]
-        return render(request, f"{DETAIL}#paste", context, status=status)
+        return render(request, f"{DETAIL}#paste", context)
     return render(request, DETAIL, _with_page(request, context), status=status)
 
 
@@ -232,7 +233,7 @@ def _render_form(
 ) -> HttpResponse:
     context = {"form": form, "outcome": outcome, "team": outcome.team if outcome else None}
     if request.htmx and request.method == "POST":  # type: ignore[attr-defined]
-        return render(request, f"{FORM}#form", context, status=status)
+        return render(request, f"{FORM}#form", context)  # htmx swaps 200s only
     return render(request, FORM, context, status=status)
 
 
