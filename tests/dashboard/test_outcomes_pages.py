@@ -308,3 +308,13 @@ def test_a_manager_edits_their_outcome(people, world):
     assert response.status_code == 302
     world["conversion"].refresh_from_db()
     assert world["conversion"].name == "Conversion"
+
+
+def test_an_organization_outcome_has_no_parent_to_choose(people, world):
+    client = client_for(people.admin)
+    url = reverse("outcomes:edit", args=[world["nps"].pk])
+    assert 'name="parent"' not in client.get(url).content.decode()
+    response = client.post(url, _outcome_data(name="Customer NPS", baseline="31", target="45"))
+    assert response.status_code == 302
+    world["nps"].refresh_from_db()
+    assert world["nps"].target == 45

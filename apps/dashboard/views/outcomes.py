@@ -263,6 +263,13 @@ def outcome_new(request: HttpRequest) -> HttpResponse:
     return _render_form(request, form, None, status=422)
 
 
+def _without_parent_if_organization(form: OutcomeForm, outcome: Outcome) -> OutcomeForm:
+    """An organization-wide outcome ladders up to nothing: no parent to choose."""
+    if outcome.team_id is None:
+        del form.fields["parent"]
+    return form
+
+
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
 def outcome_edit(request: HttpRequest, pk: int) -> HttpResponse:
@@ -282,8 +289,9 @@ def outcome_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "target_date": outcome.target_date,
             "parent": outcome.parent,
         }
-        return _render_form(request, OutcomeForm(initial=initial, **kwargs), outcome)
-    form = OutcomeForm(request.POST, **kwargs)
+        form = OutcomeForm(initial=initial, **kwargs)
+        return _render_form(request, _without_parent_if_organization(form, outcome), outcome)
+    form = _without_parent_if_organization(OutcomeForm(request.POST, **kwargs), outcome)
     if form.is_valid():
         try:
             outcome_update(outcome=outcome, **_outcome_fields(form))
