@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from apps.metrics.models import DirtyBucket
-from apps.metrics.rollups import rollups_recompute_all
+from apps.metrics.rollups import rollups_process_dirty, rollups_recompute_all
 from apps.outcomes.answers import outcome_answers_refresh
 from apps.outcomes.models import Outcome, OutcomeMeasurement, OutcomeStatus, TeamOutcomeFlag
 from apps.outcomes.rules import windows_for
@@ -195,8 +195,9 @@ def test_a_busy_team_whose_outcome_did_not_move_is_flagged(busy_team):
 
 
 def test_a_measurement_that_moves_the_outcome_clears_the_flag_through_the_worker(
-    busy_team, django_capture_on_commit_callbacks
+    busy_team, settings, django_capture_on_commit_callbacks
 ):
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # no broker: the worker's pass runs in-process
     team, outcome = busy_team
     with django_capture_on_commit_callbacks(execute=True):
         outcome_measurement_record(outcome=outcome, measured_on=_today(), value=1290)
@@ -204,6 +205,14 @@ def test_a_measurement_that_moves_the_outcome_clears_the_flag_through_the_worker
     flag = TeamOutcomeFlag.objects.get(team=team)
     assert (flag.busy_not_moving, flag.outcomes_moved) == (False, 1)
     assert not DirtyBucket.objects.exists()
+
+
+def test_the_worker_pass_refreshes_the_flag_of_the_teams_it_recomputed(busy_team):
+    team, outcome = busy_team
+    outcome_measurement_record(outcome=outcome, measured_on=_today(), value=1290)
+    assert TeamOutcomeFlag.objects.get(team=team).busy_not_moving  # the worker has not run
+    assert rollups_process_dirty(trigger="test") == 1
+    assert not TeamOutcomeFlag.objects.get(team=team).busy_not_moving
 
 
 def test_a_quieter_team_is_not_flagged(busy_team):
