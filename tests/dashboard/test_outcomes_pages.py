@@ -127,7 +127,15 @@ def test_the_busy_not_moving_flag_is_said_in_words(people, world):
 # --- an outcome's page ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("headers", [{}, HX, {"HX-Request": "true", "HX-Target": "measurements"}])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        HX,
+        {"HX-Request": "true", "HX-Target": "measurements"},
+        {"HX-Request": "true", "HX-Target": "paste-panel"},
+    ],
+)
 def test_an_outcome_page_permissions(people, world, headers):
     url = reverse("outcomes:detail", args=[world["conversion"].pk])
     for who, status in (("member", 200), ("manager", 200), ("admin", 200), ("outsider", 404)):
@@ -135,6 +143,18 @@ def test_an_outcome_page_permissions(people, world, headers):
     org_url = reverse("outcomes:detail", args=[world["nps"].pk])
     assert _get(people.outsider, org_url, **headers).status_code == 200
     assert _get(people.member, "/outcomes/999999/", **headers).status_code == 404
+
+
+def test_the_fragments_of_an_outcome_page(people, world):
+    url = reverse("outcomes:detail", args=[world["conversion"].pk])
+    client = client_for(people.manager)
+    listed = client.get(url, headers={"HX-Request": "true", "HX-Target": "measurements"})
+    html = listed.content.decode()
+    assert html.lstrip().startswith('<section id="measurements"')
+    assert "<html" not in html
+    assert html.count("<tr>") == 4  # the header and three measurements
+    paste = client.get(url, headers={"HX-Request": "true", "HX-Target": "paste-panel"})
+    assert paste.content.decode().lstrip().startswith('<form id="paste-panel"')
 
 
 def test_members_read_but_do_not_get_the_forms(people, world):

@@ -15,16 +15,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Q
+from django.http import Http404
 
 from apps.core.formatting import format_rate
 from apps.dashboard.charts.base import focus_bands
 from apps.dashboard.charts.outcomes import OutcomeChart, OutputWeek, outcome_chart, value_text
 from apps.dashboard.dates import DateRange
 from apps.focus.models import FocusPeriod
+from apps.metrics.models import ORG_SCOPE
 from apps.metrics.selectors import weekly_series
 from apps.outcomes.models import Outcome, OutcomeMeasurement, OutcomeStatus, TeamOutcomeFlag
 from apps.teams.models import Membership, Team
-from apps.teams.permissions import is_org_admin
+from apps.teams.permissions import is_org_admin, visible_teams
 
 
 def status_of(outcome: Outcome) -> OutcomeStatus | None:
@@ -236,10 +238,6 @@ def outcomes_page(
 def outcome_for_viewer(user: Any, pk: int) -> Outcome:
     """The outcome if the viewer may see it (organization-wide outcomes: everyone signed in;
     a team's: who may see the team); otherwise 404."""
-    from django.http import Http404
-
-    from apps.teams.permissions import visible_teams
-
     outcome = Outcome.objects.select_related("team", "parent", "status").filter(pk=pk).first()
     if outcome is None:
         raise Http404("No such outcome")
@@ -255,9 +253,7 @@ def outcome_measurements(outcome: Outcome, *, limit: int = 200) -> list[OutcomeM
 
 def outcome_detail_chart(*, outcome: Outcome, date_range: DateRange) -> OutcomeChart:
     """One outcome's chart over the range: against its team's output and focus, or, for an
-    organization-wide outcome, the organization's output (four queries)."""
-    from apps.metrics.models import ORG_SCOPE
-
+    organization-wide outcome, the organization's output (three queries)."""
     start, end = date_range.chart_start, date_range.end
     scope = outcome.team_id if outcome.team_id is not None else ORG_SCOPE
     measurements = list(

@@ -141,13 +141,14 @@ def _with_page(request: HttpRequest, context: dict[str, Any]) -> dict[str, Any]:
 @vary_on_headers("HX-Request")
 def outcome_detail(request: HttpRequest, pk: int) -> HttpResponse:
     outcome = outcome_for_viewer(request.user, pk)
-    context = _with_page(request, _detail_context(request, outcome))
-    partial = {"measurements": "measurements", "paste-panel": "paste"}.get(
-        fragment_of(request) or ""
-    )
-    if partial:
-        return render(request, f"{DETAIL}#{partial}", context)
-    return render(request, DETAIL, context)
+    context = _detail_context(request, outcome)
+    fragment = fragment_of(request)
+    if fragment == "measurements":
+        context["measurements"] = outcome_measurements(outcome)
+        return render(request, f"{DETAIL}#measurements", context)
+    if fragment == "paste-panel":
+        return render(request, f"{DETAIL}#paste", context)
+    return render(request, DETAIL, _with_page(request, context))
 
 
 @require_POST
