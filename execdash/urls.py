@@ -6,17 +6,22 @@ from django.urls import include, path
 
 from apps.core import views as core_views
 from apps.dashboard.views import team as team_views
+from apps.imports import views as import_views
 
 urlpatterns = [
     path("", include("apps.dashboard.urls")),
     path("teams/<slug:slug>/incidents/", include("apps.incidents.urls")),
     path("teams/<slug:slug>/releases/", include("apps.releases.urls")),
+    path("teams/<slug:slug>/imports/", include("apps.imports.urls")),
+    path("teams/<slug:slug>/metrics.csv", import_views.metrics_export, name="metrics_export"),
     path("teams/<slug:slug>/focus/", include("apps.dashboard.focus_urls")),
     path("teams/<slug:slug>/freshness/", team_views.team_freshness, name="team_freshness"),
     path("outcomes/", include("apps.dashboard.outcome_urls")),
     path("api/", include("apps.api.urls")),
     path("settings/tokens/", include("apps.dashboard.token_urls")),
     path("health/", core_views.health, name="health"),
+    path("health/live", core_views.health_live, name="health_live"),
+    path("health/ready", core_views.health_ready, name="health_ready"),
     path("me/", core_views.me, name="me"),
     path(
         "accounts/login/",
