@@ -50,6 +50,7 @@ from apps.metrics.rollup_rows import (
     rollups_upsert,
     versions_bump,
 )
+from apps.outcomes.answers import outcome_answers_refresh
 from apps.teams.models import Team
 
 log = logging.getLogger(__name__)
@@ -397,6 +398,7 @@ def rollups_process_dirty(
     if recomputed_weeks is not None:
         for team_id, weeks in by_team.items():
             recomputed_weeks.setdefault(team_id, []).extend(sorted(set(weeks)))
+    outcome_answers_refresh(team_ids=sorted(by_team))
     log.info("recomputed %d dirty buckets of %d teams", len(dirty), len(by_team))
     return len(dirty)
 
@@ -429,12 +431,16 @@ def rollups_recompute_all(
     workers = settings.EXECDASH_RECOMPUTE_CONNECTIONS
     parallel = connection.vendor == "postgresql" and not connection.in_atomic_block
     if parallel and workers > 1:
-        return _recompute_all(
+        written = _recompute_all(
             team=team, since=since, progress=progress, trigger=trigger, workers=workers
         )
-    with transaction.atomic():
-        fast_commit(whole_tables=True)
-        return _recompute_all(team=team, since=since, progress=progress, trigger=trigger)
+    else:
+        with transaction.atomic():
+            fast_commit(whole_tables=True)
+            written = _recompute_all(team=team, since=since, progress=progress, trigger=trigger)
+    # The outcome page's stored answers read these rows (and their windows move with time).
+    outcome_answers_refresh(team_ids=None if team is None else [team.id])
+    return written
 
 
 def _read(jobs: dict[str, Callable[[], Any]], *, workers: int, report: Progress) -> dict[str, Any]:
