@@ -17,6 +17,7 @@ urlpatterns = [
     path("teams/<slug:slug>/metrics.csv", import_views.metrics_export, name="metrics_export"),
     path("teams/<slug:slug>/focus/", include("apps.dashboard.focus_urls")),
     path("teams/<slug:slug>/freshness/", team_views.team_freshness, name="team_freshness"),
+    path("outcomes/", include("apps.dashboard.outcome_urls")),
     path("api/", include("apps.api.urls")),
     path("settings/tokens/", include("apps.dashboard.token_urls")),
     path("settings/webhooks/", include("apps.dashboard.webhook_urls")),

@@ -32,9 +32,11 @@ from apps.demo.organization import (
     profile_for,
     team_users_ensure,
     user_ensure,
+    username,
 )
-from apps.demo.outcomes import ORG_OUTCOME, outcome_seed
+from apps.demo.outcomes import BUSY_TEAM, ORG_OUTCOME, busy_output_ensure, outcome_seed
 from apps.focus.services import focus_kinds_ensure_builtin
+from apps.outcomes.models import Outcome
 from apps.teams.models import Team
 
 
@@ -69,6 +71,10 @@ def seed_demo(*, teams: int = 5, weeks: int = 26, seed: int = 7) -> SeedReport:
         )
         report.users += int(created)
         kinds = focus_kinds_ensure_builtin()
+        report.add_outcome(
+            outcome_seed(team=None, plan=ORG_OUTCOME, seed=seed, first_day=first_day, today=today)
+        )
+        nps = Outcome.objects.get(team=None, name=ORG_OUTCOME.name)
         for index in range(teams):
             profile = profile_for(index)
             team, created = Team.objects.get_or_create(
@@ -91,8 +97,21 @@ def seed_demo(*, teams: int = 5, weeks: int = 26, seed: int = 7) -> SeedReport:
             releases, incidents = plan_write(team=team, plan=plan, users=users)
             report.releases += releases
             report.incidents += incidents
-            for outcome in profile.outcomes:
-                report.add_outcome(outcome_seed(team=team, plan=outcome, seed=seed, **span))
-        report.add_outcome(outcome_seed(team=None, plan=ORG_OUTCOME, seed=seed, **span))
+            for position, outcome in enumerate(profile.outcomes):
+                parent = nps if position == 0 else None  # ladders up to the organization's
+                report.add_outcome(
+                    outcome_seed(
+                        team=team,
+                        plan=outcome,
+                        seed=seed,
+                        parent=parent,
+                        first_day=first_day,
+                        today=today,
+                    )
+                )
+            if profile.slug == BUSY_TEAM:
+                report.releases += busy_output_ensure(
+                    team=team, today=today, deployer=username(profile.people[1], profile)
+                )
     report.weeks = weeks_between(first_day, today)
     return report

@@ -50,6 +50,7 @@ from apps.metrics.rollup_rows import (
     rollups_upsert,
     versions_bump,
 )
+from apps.outcomes.answers import outcome_answers_refresh
 from apps.teams.models import Team
 
 log = logging.getLogger(__name__)
@@ -330,13 +331,26 @@ def rollups_recompute_org(*, weeks: Iterable[dt.date]) -> int:
 
 
 def _clear(dirty: list[tuple[int, int, dt.date, dt.datetime]]) -> int:
-    """Delete the buckets we recomputed, unless someone re-marked them meanwhile."""
+    """Delete the buckets we recomputed, unless someone re-marked them meanwhile.
+
+    The rows are locked in (team, week) order first, the order in which writers upsert them
+    (buckets_mark_dirty): a DELETE alone locks in scan order, and a writer re-marking two of
+    the same buckets in the other order would deadlock with it. A bucket re-marked while we
+    waited for its lock no longer matches its old marked_at and stays dirty.
+    """
     cleared = 0
     for i in range(0, len(dirty), 500):
         condition = Q()
         for bucket_id, _team, _week, marked_at in dirty[i : i + 500]:
             condition |= Q(id=bucket_id, marked_at=marked_at)
-        cleared += DirtyBucket.objects.filter(condition).delete()[0]
+        locked = list(
+            DirtyBucket.objects.filter(condition)
+            .order_by("team_id", "week_start")
+            .select_for_update()
+            .values_list("id", flat=True)
+        )
+        if locked:
+            cleared += DirtyBucket.objects.filter(id__in=locked).delete()[0]
     return cleared
 
 
@@ -384,6 +398,7 @@ def rollups_process_dirty(
     if recomputed_weeks is not None:
         for team_id, weeks in by_team.items():
             recomputed_weeks.setdefault(team_id, []).extend(sorted(set(weeks)))
+    outcome_answers_refresh(team_ids=sorted(by_team))
     log.info("recomputed %d dirty buckets of %d teams", len(dirty), len(by_team))
     return len(dirty)
 
@@ -416,12 +431,16 @@ def rollups_recompute_all(
     workers = settings.EXECDASH_RECOMPUTE_CONNECTIONS
     parallel = connection.vendor == "postgresql" and not connection.in_atomic_block
     if parallel and workers > 1:
-        return _recompute_all(
+        written = _recompute_all(
             team=team, since=since, progress=progress, trigger=trigger, workers=workers
         )
-    with transaction.atomic():
-        fast_commit(whole_tables=True)
-        return _recompute_all(team=team, since=since, progress=progress, trigger=trigger)
+    else:
+        with transaction.atomic():
+            fast_commit(whole_tables=True)
+            written = _recompute_all(team=team, since=since, progress=progress, trigger=trigger)
+    # The outcome page's stored answers read these rows (and their windows move with time).
+    outcome_answers_refresh(team_ids=None if team is None else [team.id])
+    return written
 
 
 def _read(jobs: dict[str, Callable[[], Any]], *, workers: int, report: Progress) -> dict[str, Any]:

@@ -14,11 +14,21 @@ class MeasurementInline(admin.TabularInline):
 
 @admin.register(Outcome)
 class OutcomeAdmin(admin.ModelAdmin):
-    list_display = ["name", "team", "unit", "direction", "baseline", "target", "created_at"]
+    list_display = [
+        "name",
+        "team",
+        "unit",
+        "direction",
+        "baseline",
+        "target",
+        "target_date",
+        "parent",
+        "created_at",
+    ]
     list_filter = ["direction", "team"]
     search_fields = ["name", "team__name"]
-    list_select_related = ["team"]
-    autocomplete_fields = ["team"]
+    list_select_related = ["team", "parent"]
+    autocomplete_fields = ["team", "parent"]
     inlines = [MeasurementInline]
 
 
