@@ -150,4 +150,8 @@ def app_pages(data: dict[str, Any]) -> list[str]:
         f"/settings/webhooks/{data['webhook'].pk}/",
         f"/settings/webhooks/{data['webhook'].pk}/secret/",
         f"/settings/webhooks/{data['webhook'].pk}/delete/",
+        "/outcomes/",
+        "/outcomes/new/",
+        f"/outcomes/{data['outcome'].pk}/",
+        f"/outcomes/{data['outcome'].pk}/edit/",
     ]

@@ -78,6 +78,8 @@ def test_every_page_shows_the_payloads_as_text(client, hostile):
         f"/settings/webhooks/{hostile['webhook'].pk}/",
     ):
         assert ESCAPED_IMG in client.get(path).content.decode(), path
+    for path in ("/outcomes/", f"/outcomes/{hostile['outcome'].pk}/"):
+        assert "&quot;&gt;&lt;svg onload=alert(1)&gt;" in client.get(path).content.decode(), path
     release = client.get(f"{base}/releases/{hostile['release'].pk}/").content.decode()
     assert "&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in release
     assert "&quot;&gt;&lt;svg onload=alert(1)&gt;" in release
