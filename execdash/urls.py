@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from apps.core import auth_views
 from apps.core import views as core_views
 
 urlpatterns = [
@@ -15,12 +15,8 @@ urlpatterns = [
     path("settings/tokens/", include("apps.api.web_urls")),
     path("health/", core_views.health, name="health"),
     path("me/", core_views.me, name="me"),
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
-    ),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/login/", auth_views.login, name="login"),
+    path("accounts/logout/", auth_views.logout, name="logout"),
     path("admin/", admin.site.urls),
 ]
 

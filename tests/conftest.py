@@ -71,3 +71,14 @@ def _empty_local_cache():  # type: ignore[no-untyped-def]
     cache = caches["default"]
     if isinstance(cache, LocMemCache):
         cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _own_rate_limit_counters(monkeypatch):  # type: ignore[no-untyped-def]
+    """Rate-limit counters live in the cache, which on Redis outlives a test: each test
+    counts under its own prefix, so one test's requests never spend another's allowance."""
+    import uuid
+
+    from apps.core import ratelimit
+
+    monkeypatch.setattr(ratelimit, "KEY_PREFIX", f"ratelimit-test-{uuid.uuid4().hex}")
