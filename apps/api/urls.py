@@ -20,7 +20,7 @@ from apps.core.ratelimit import client_ip, rate_limit
 def _caller(request: HttpRequest, *args: Any, **kwargs: Any) -> str:
     """Requests with the same credentials count together (hashed before it is a cache key)."""
     credentials = request.headers.get("Authorization", "").strip()
-    return f"auth:{credentials}" if credentials else f"addr:{client_ip(request)}"
+    return f"auth:{credentials}" if credentials else f"addr:{client_ip(request) or 'unknown'}"
 
 
 _limited = rate_limit("api", setting="RATE_LIMIT_API", key=_caller)

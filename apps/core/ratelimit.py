@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import ipaddress
 import logging
 import math
 import time
@@ -72,19 +73,27 @@ class Verdict:
 ALLOWED = Verdict(allowed=True)
 
 
-def client_ip(request: HttpRequest) -> str:
+def _address(text: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(text.strip()))
+    except ValueError:
+        return None
+
+
+def client_ip(request: HttpRequest) -> str | None:
     """The client's address: REMOTE_ADDR, or with TRUSTED_PROXY_COUNT proxies in front, the
     address the outermost of them saw (the entries before it in X-Forwarded-For are the
-    client's to invent). Also django-axes' AXES_CLIENT_IP_CALLABLE."""
-    remote = request.META.get("REMOTE_ADDR", "") or "unknown"
+    client's to invent). None when there is no valid one (a request built in code). Also
+    django-axes' AXES_CLIENT_IP_CALLABLE, which stores it in an address column."""
+    remote = _address(request.META.get("REMOTE_ADDR", "") or "")
     proxies = int(getattr(settings, "TRUSTED_PROXY_COUNT", 0))
     if proxies <= 0:
         return remote
-    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-    forwarded = [part for part in forwarded if part]
-    if len(forwarded) < proxies:
-        return forwarded[0] if forwarded else remote
-    return forwarded[-proxies]
+    forwarded = [part for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    forwarded = [part.strip() for part in forwarded if part.strip()]
+    if not forwarded:
+        return remote
+    return _address(forwarded[-min(proxies, len(forwarded))]) or remote
 
 
 def _log_failure(exc: BaseException) -> None:
@@ -160,7 +169,7 @@ def rate_limit(
     client's address); `methods` limits only those methods (default: all); the refusal is
     the API's JSON 429, or with `html` a page.
     """
-    key_of = key or (lambda request, *args, **kwargs: client_ip(request))
+    key_of = key or (lambda request, *args, **kwargs: client_ip(request) or "unknown")
 
     def decorate(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
         @functools.wraps(view)
