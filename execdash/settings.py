@@ -239,10 +239,10 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 # The header a TLS-terminating proxy sets to "https", e.g. X-Forwarded-Proto. Unset: the
 # request's own scheme (trusting a header no proxy overwrites would let clients fake HTTPS).
-_proxy_ssl_header = env("SECURE_PROXY_SSL_HEADER").strip()
-SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https") if _proxy_ssl_header else None
-)
+# Written as the header ("X-Forwarded-Proto") or as Django's META key ("HTTP_X_FORWARDED_PROTO").
+_proxy_ssl_header = env("SECURE_PROXY_SSL_HEADER").strip().upper().replace("-", "_")
+_proxy_ssl_header = _proxy_ssl_header.removeprefix("HTTP_")
+SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header, "https") if _proxy_ssl_header else None
 # How many proxies append to X-Forwarded-For in front of the app: the client address used by
 # the login lockout and the rate limits is the one the outermost of them saw. 0: REMOTE_ADDR.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
@@ -253,6 +253,7 @@ TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 RATE_LIMIT_LOGIN = env_rate("RATE_LIMIT_LOGIN", "30/300")
 RATE_LIMIT_API = env_rate("RATE_LIMIT_API", "1200/60")
 RATE_LIMIT_WEBHOOKS = env_rate("RATE_LIMIT_WEBHOOKS", "600/60")
+
 # Pages load no inline script and nothing from another origin.
 SECURE_CSP = {
     "default-src": ["'self'"],
