@@ -110,12 +110,27 @@ def main() -> None:
     parser.add_argument("--child")
     parser.add_argument("--db")
     parser.add_argument("--rows", type=int)
+    parser.add_argument(
+        "--compare-compiled",
+        action="store_true",
+        help="only compare the metric queries compiled once (EXECDASH_COMPILED_QUERIES) "
+        "with compiled on every call, on the loaded 2,000,000-row data",
+    )
     args = parser.parse_args()
     if args.child:
         run_child(args.child, args)
         return
     if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
         sys.exit("benchmarks/metrics.py needs DATABASE_URL=postgres://… (PostgreSQL)")
+    if args.compare_compiled:
+        ensure_database(BIG[0], False)
+        child("load", BIG[0], "--rows", str(BIG[1]))
+        for label, result in child("compiled", BIG[0]).items():
+            print(
+                f"{label}: p50 {ms(result['on'])} compiled once, "
+                f"{ms(result['off'])} compiled on every call"
+            )
+        return
 
     for name, rows in (BIG, SMALL):
         ensure_database(name, args.fresh)
@@ -192,6 +207,7 @@ def run_child(mode: str, args: argparse.Namespace) -> None:
         "full": child_full,
         "incremental": child_incremental,
         "api": child_api,
+        "compiled": child_compiled,
     }[mode]()
     print(json.dumps(result))
 
@@ -465,13 +481,58 @@ def child_incremental() -> dict[str, Any]:
     }
 
 
+def child_compiled() -> dict[str, Any]:
+    """The team week of the incremental recompute (its SQL built alone, then run) and a
+    team's 90-day window, with the compiled metric queries on and off, alternating call by
+    call so that both see the same machine."""
+    from unittest import mock
+
+    from django.test.utils import override_settings
+    from django.utils import timezone
+
+    from apps.core.timezones import week_start_of
+    from apps.metrics import compute, rollups, selectors
+    from apps.teams.models import Team
+
+    team = Team.objects.order_by("slug").first()
+    assert team is not None
+    week = week_start_of(timezone.now())
+    today = timezone.localdate()
+
+    def sql_only() -> None:
+        with mock.patch.object(compute, "_fetch", return_value=[]):
+            rollups._team_weeks(team.id, [week])
+
+    def window() -> None:
+        start = today - dt.timedelta(days=90)
+        selectors._compute_windows(team_ids=[team.id], start=start, end=today)
+
+    out: dict[str, Any] = {}
+    for label, run, calls in (
+        ("team week, SQL built only (database stubbed)", sql_only, 200),
+        ("team week", lambda: rollups._team_weeks(team.id, [week]), 120),
+        ("a team's 90-day window, computed", window, 60),
+    ):
+        times: dict[bool, list[float]] = {True: [], False: []}
+        for i in range(calls + 2):
+            for on in (True, False) if i % 2 else (False, True):
+                with override_settings(EXECDASH_COMPILED_QUERIES=on):
+                    began = time.perf_counter()
+                    run()
+                    if i >= 2:  # the first two rounds warm up
+                        times[on].append(time.perf_counter() - began)
+        out[label] = {
+            "on": statistics.median(times[True]),
+            "off": statistics.median(times[False]),
+        }
+    return out
+
+
 def child_api() -> dict[str, Any]:
     from django.test import Client
-    from django.urls import Resolver404, resolve
     from django.utils import timezone
 
     from apps.api.services import api_token_create
-    from apps.metrics.selectors import api_metrics
     from apps.teams.models import Team
 
     team = Team.objects.order_by("slug").first()
@@ -481,29 +542,19 @@ def child_api() -> dict[str, Any]:
         "team": (team, today - dt.timedelta(days=90), today),
         "org": (None, today - dt.timedelta(days=365), today),
     }
-    try:
-        resolve("/api/v1/metrics")
-        has_api = True
-    except Resolver404:
-        has_api = False
     client = Client()
     _token, secret = api_token_create(name="benchmark", team=None)
     headers = {"Authorization": f"Bearer {secret}"}
 
     def request(team_: Team | None, start: dt.date, end: dt.date) -> None:
-        if has_api:
-            params = {"start": start.isoformat(), "end": end.isoformat()}
-            if team_ is not None:
-                params["team"] = team_.slug
-            response = client.get("/api/v1/metrics", params, headers=headers)
-            assert response.status_code == 200, response.content[:300]
-        else:
-            api_metrics(team=team_, start=start, end=end)
+        params = {"start": start.isoformat(), "end": end.isoformat()}
+        if team_ is not None:
+            params["team"] = team_.slug
+        response = client.get("/api/v1/metrics", params, headers=headers)
+        assert response.status_code == 200, response.content[:300]
 
     out: dict[str, Any] = {
         "how": "Django test client through the whole middleware stack, admin token"
-        if has_api
-        else "api_metrics() called directly (the endpoint is not there yet)"
     }
     for key, (team_, start, end) in windows.items():
         began = time.perf_counter()

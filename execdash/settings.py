@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "apps.outcomes",
     "apps.metrics",
     "apps.api",
+    "apps.demo",
 ]
 
 MIDDLEWARE = [
@@ -124,7 +125,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "apps.core.context_processors.execdash",
+                "apps.teams.context_processors.execdash",
             ],
         },
     },
@@ -286,6 +287,15 @@ CELERY_TIMEZONE = EXECDASH_TIME_ZONE
 # Debounce: how long the worker waits after a write before recomputing, so a burst of
 # writes becomes one recompute of the buckets it touched.
 EXECDASH_RECOMPUTE_DELAY_SECONDS = float(env("EXECDASH_RECOMPUTE_DELAY_SECONDS", "1.0"))
+# How many database connections the full recompute reads with at once.
+EXECDASH_RECOMPUTE_CONNECTIONS = env_int("EXECDASH_RECOMPUTE_CONNECTIONS", 3)
+# After a recompute the worker pre-warms the preset windows of the team and, at most every
+# EXECDASH_ORG_PREWARM_SECONDS, of the organization.
+EXECDASH_PREWARM_WINDOWS = env_bool("EXECDASH_PREWARM_WINDOWS", True)
+EXECDASH_ORG_PREWARM_SECONDS = env_int("EXECDASH_ORG_PREWARM_SECONDS", 300)
+# The metric queries' SQL compiled once per shape and reused with each call's values
+# (apps/metrics/compute.py; BENCHMARKS.md says what it buys).
+EXECDASH_COMPILED_QUERIES = env_bool("EXECDASH_COMPILED_QUERIES", True)
 
 CACHES = {
     "default": (

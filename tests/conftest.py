@@ -14,6 +14,9 @@ from urllib.parse import urlparse
 
 import pytest
 from django.db import connection
+from django.test import Client
+
+from tests.core.personas import Personas, client_for
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 CHROMIUM = os.environ.get("EXECDASH_CHROMIUM", "/usr/bin/chromium")
@@ -82,3 +85,21 @@ def _own_rate_limit_counters(monkeypatch):  # type: ignore[no-untyped-def]
     from apps.core import ratelimit
 
     monkeypatch.setattr(ratelimit, "KEY_PREFIX", f"ratelimit-test-{uuid.uuid4().hex}")
+
+
+# ---------- the people of the permission matrix (pages of core, incidents, releases) ----------
+
+
+@pytest.fixture
+def people(db) -> Personas:  # type: ignore[no-untyped-def]
+    return Personas.make()
+
+
+@pytest.fixture
+def member_client(people: Personas) -> Client:
+    return client_for(people.member)
+
+
+@pytest.fixture
+def outsider_client(people: Personas) -> Client:
+    return client_for(people.outsider)

@@ -123,6 +123,11 @@ def _request_errors(exc: NinjaValidationError) -> tuple[int, str, Errors]:
     return status, detail, errors
 
 
+UNAUTHENTICATED = "Authentication required: send a valid token as 'Authorization: Bearer <token>'."
+UNAUTHENTICATED_ERRORS: Errors = {"Authorization": ["Missing, unknown or revoked token."]}
+CONFLICT = "It conflicts with what already exists: see errors."
+
+
 def error_response(
     api: NinjaAPI, request: HttpRequest, status: int, detail: str, errors: Errors | None = None
 ) -> HttpResponse:
@@ -143,13 +148,7 @@ def install(api: NinjaAPI) -> None:
 
     @api.exception_handler(AuthenticationError)
     def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-        return error_response(
-            api,
-            request,
-            401,
-            "Authentication required: send a valid token as 'Authorization: Bearer <token>'.",
-            {"Authorization": ["Missing, unknown or revoked token."]},
-        )
+        return error_response(api, request, 401, UNAUTHENTICATED, UNAUTHENTICATED_ERRORS)
 
     @api.exception_handler(HttpError)
     def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
@@ -165,13 +164,7 @@ def install(api: NinjaAPI) -> None:
 
     @api.exception_handler(Conflict)
     def _exists(request: HttpRequest, exc: Conflict) -> HttpResponse:
-        return error_response(
-            api,
-            request,
-            409,
-            "It conflicts with what already exists: see errors.",
-            _django_errors(exc),
-        )
+        return error_response(api, request, 409, CONFLICT, _django_errors(exc))
 
     @api.exception_handler(DjangoValidationError)
     def _invalid_data(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from ninja import Schema
@@ -17,12 +18,15 @@ from pydantic import (
     StrictStr,
 )
 
-from apps.focus.evaluation import focus_evaluate
+from apps.focus.evaluation import Evaluation
 from apps.focus.models import FocusPeriod
 from apps.incidents.models import Incident
-from apps.metrics.formulas import outcome_progress
+from apps.incidents.selectors import incident_warnings
+from apps.metrics.formulas import Stats, outcome_progress
+from apps.metrics.selectors import WindowMetrics
 from apps.outcomes.models import Outcome, OutcomeMeasurement
 from apps.releases.models import Release
+from apps.releases.selectors import release_warnings
 
 
 def _iso_text(value: Any) -> Any:
@@ -102,9 +106,26 @@ class TeamOut(Schema):
 # --- rows of another kind, referenced ----------------------------------------------------
 
 
+class TeamRowOut(Schema):
+    """The output of a row that belongs to a team (or to the organization): `team` is the
+    team's slug (null for the organization's)."""
+
+    @staticmethod
+    def resolve_team(obj: Any) -> str | None:
+        return obj.team.slug if obj.team is not None else None
+
+
 class RowRefOut(Schema):
     id: int
     external_id: str | None
+
+
+class RecordWarningOut(Schema):
+    """A flag on a stored record: it was stored, but part of it is left out of a metric
+    (README, "Imperfect records")."""
+
+    field: str
+    message: str
 
 
 # --- releases --------------------------------------------------------------------------
@@ -127,7 +148,7 @@ class ReleaseIn(In):
     fixes_incident: RowRef | None = None
 
 
-class ReleaseOut(Schema):
+class ReleaseOut(TeamRowOut):
     id: int
     team: str
     service: str
@@ -145,10 +166,13 @@ class ReleaseOut(Schema):
     fixes_incident: RowRefOut | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    warnings: list[RecordWarningOut] = Field(
+        description="Stored but imperfect: what is left out of which metric, and why."
+    )
 
     @staticmethod
-    def resolve_team(obj: Release) -> str:
-        return obj.team.slug
+    def resolve_warnings(obj: Release) -> list[dict[str, str]]:
+        return [flag.as_dict() for flag in release_warnings(obj)]
 
     @staticmethod
     def resolve_failed(obj: Release) -> bool:
@@ -184,7 +208,7 @@ class IncidentIn(In):
     )
 
 
-class IncidentOut(Schema):
+class IncidentOut(TeamRowOut):
     id: int
     team: str
     title: str
@@ -203,10 +227,13 @@ class IncidentOut(Schema):
     source: str
     created_at: dt.datetime
     updated_at: dt.datetime
+    warnings: list[RecordWarningOut] = Field(
+        description="Stored but imperfect: what looks wrong, and what it means for the numbers."
+    )
 
     @staticmethod
-    def resolve_team(obj: Incident) -> str:
-        return obj.team.slug
+    def resolve_warnings(obj: Incident) -> list[dict[str, str]]:
+        return [flag.as_dict() for flag in incident_warnings(obj)]
 
     @staticmethod
     def resolve_deploy_caused(obj: Incident) -> bool | None:
@@ -243,6 +270,16 @@ class ReleasePage(Schema):
     limit: int
     offset: int
     items: list[ReleaseOut]
+
+
+def team_filter(omitted: str) -> Any:
+    """The optional `team` of a list or an answer, saying what a request without it gets."""
+    return Field(None, description=f"A team's slug. Omitted: {omitted}")
+
+
+class PageQuery(Schema):
+    limit: int = Field(100, ge=1, le=1000)
+    offset: int = Field(0, ge=0)
 
 
 # --- metrics ---------------------------------------------------------------------------
@@ -287,9 +324,33 @@ class MetricsFields(Schema):
     lead_time_seconds: StatsOut
     bus_factor: int | None
 
+    # Read from apps.metrics.selectors.WindowMetrics.
+
+    @staticmethod
+    def resolve_time_to_restore_seconds(obj: WindowMetrics) -> Stats:
+        return obj.time_to_restore
+
+    @staticmethod
+    def resolve_failed_deployment_recovery_seconds(obj: WindowMetrics) -> Stats:
+        return obj.failed_deployment_recovery
+
+    @staticmethod
+    def resolve_lead_time_seconds(obj: WindowMetrics) -> Stats:
+        return obj.lead_time
+
+    @staticmethod
+    def resolve_computed_at(obj: WindowMetrics) -> dt.datetime | None:
+        """In UTC, to the second."""
+        moment: dt.datetime | None = obj.computed_at
+        return None if moment is None else moment.astimezone(dt.UTC).replace(microsecond=0)
+
 
 class WeekHead(Schema):
     week_start: dt.date = Field(description="Monday of the ISO week (org time zone).")
+
+    @staticmethod
+    def resolve_week_start(obj: WindowMetrics) -> dt.date:
+        return obj.start
 
 
 class WeekOut(MetricsFields, WeekHead):
@@ -304,8 +365,11 @@ class WindowHead(Schema):
     computed_at: dt.datetime = Field(description="When this answer was computed.")
 
 
-class MetricsOut(MetricsFields, WindowHead):
+class WindowMetricsOut(MetricsFields, WindowHead):
     levels: LevelsOut
+
+
+class MetricsOut(WindowMetricsOut):
     weeks: list[WeekOut] = Field(description="The window's ISO weeks, from the rollups.")
 
 
@@ -347,7 +411,7 @@ class MeasurementOut(Schema):
         )
 
 
-class OutcomeOut(Schema):
+class OutcomeOut(TeamRowOut):
     id: int
     team: str | None = Field(description="The team's slug; null for the organization.")
     name: str
@@ -359,10 +423,6 @@ class OutcomeOut(Schema):
     latest: MeasurementOut | None
     measurements: list[MeasurementOut] = Field(description="Oldest first.")
     created_at: dt.datetime
-
-    @staticmethod
-    def resolve_team(obj: Outcome) -> str | None:
-        return obj.team.slug if obj.team else None
 
     @staticmethod
     def resolve_measurements(obj: Outcome) -> list[OutcomeMeasurement]:
@@ -434,7 +494,19 @@ class EvaluationOut(Schema):
     note: str
 
 
-class FocusPeriodOut(Schema):
+@dataclass(frozen=True)
+class EvaluatedPeriod:
+    """A focus period (with its team, kind and aligned_by) and its evaluation, computed
+    for a whole page at once (`focus_evaluate_many`)."""
+
+    period: FocusPeriod
+    evaluation: Evaluation
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.period, name)
+
+
+class FocusPeriodOut(TeamRowOut):
     id: int
     team: str
     kind: str
@@ -452,10 +524,6 @@ class FocusPeriodOut(Schema):
     evaluation: EvaluationOut
 
     @staticmethod
-    def resolve_team(obj: FocusPeriod) -> str:
-        return obj.team.slug
-
-    @staticmethod
     def resolve_kind(obj: FocusPeriod) -> str:
         return obj.kind.slug
 
@@ -468,5 +536,12 @@ class FocusPeriodOut(Schema):
         return obj.aligned_by.get_username() if obj.aligned_by else None
 
     @staticmethod
-    def resolve_evaluation(obj: FocusPeriod) -> dict[str, Any]:
-        return focus_evaluate(obj).as_dict()
+    def resolve_evaluation(obj: EvaluatedPeriod) -> dict[str, Any]:
+        return obj.evaluation.as_dict()
+
+
+class FocusPeriodPage(Schema):
+    count: int = Field(description="Periods matching the filters, over all pages.")
+    limit: int
+    offset: int
+    items: list[FocusPeriodOut]

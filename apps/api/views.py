@@ -13,7 +13,7 @@ from apps.api.forms import TokenForm
 from apps.api.models import ApiToken
 from apps.api.selectors import tokens_list
 from apps.api.services import api_token_create, api_token_revoke
-from apps.core.permissions import is_org_admin
+from apps.teams.permissions import is_org_admin
 
 
 def _require_admin(request: HttpRequest) -> None:

@@ -8,8 +8,8 @@ from django.template import loader
 from django.views.decorators.csrf import requires_csrf_token
 from django.views.decorators.http import require_GET
 
-from apps.core.freshness import team_freshness as freshness_of
-from apps.core.permissions import team_for_user
+from apps.metrics.selectors import team_freshness as freshness_of
+from apps.teams.permissions import team_for_user
 
 
 @login_not_required

@@ -5,61 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from apps.core.forms import (
+    ListFilterForm,
+    TeamRecordChoiceField,
+    apply_service_errors,
+    local_datetime_field,
+)
 from apps.incidents.models import Incident
 from apps.releases.models import Release
 from apps.releases.selectors import release_choices
 from apps.teams.models import Team
 
-DATETIME_LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
-DATETIME_ERRORS = {"invalid": "Enter a date and time, e.g. 2025-03-14 09:30."}
 
+class ReleaseChoiceField(TeamRecordChoiceField):
+    model = Release
+    plural = "releases"
 
-class LocalDateTimeInput(forms.DateTimeInput):
-    """The browser's date-time picker. Values are wall-clock times in the current time zone
-    (the organization's, settings.EXECDASH_TIME_ZONE), which the form names beside it.
-    """
-
-    input_type = "datetime-local"
-
-    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
-        super().__init__(attrs={"step": "60", **(attrs or {})}, format=DATETIME_LOCAL_FORMAT)
-
-
-def local_datetime_field(*, label: str, required: bool, help_text: str = "") -> forms.Field:
-    return forms.DateTimeField(
-        label=label,
-        required=required,
-        help_text=help_text,
-        widget=LocalDateTimeInput(),
-        error_messages=DATETIME_ERRORS,
-    )
-
-
-def apply_service_errors(
-    form: forms.Form,
-    error: ValidationError,
-    *,
-    rename: dict[str, str] | None = None,
-    skip: set[str] | None = None,
-) -> None:
-    """Put a service's ValidationError({field: [messages]}) next to the form's fields.
-    `rename` maps a service field to the form field that chose it; fields in `skip` keep
-    the errors they have.
-    """
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for field, messages in error.message_dict.items():
-        name = (rename or {}).get(field, field)
-        if name in (skip or ()):
-            continue
-        form.add_error(name if name in form.fields else None, messages)
-
-
-class ReleaseChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Release) -> str:  # type: ignore[override]
         deployed = timezone.localtime(obj.deployed_at).strftime("%d %b %Y %H:%M")
         status = "" if obj.status == Release.Status.SUCCEEDED else f" ({obj.get_status_display()})"
@@ -95,11 +58,9 @@ class IncidentForm(forms.Form):
     )
     caused_by = ReleaseChoiceField(
         label="Release that caused it",
-        queryset=Release.objects.none(),
         required=False,
         empty_label="Choose a release…",
         help_text="The team's most recent releases.",
-        error_messages={"invalid_choice": "Choose one of this team's releases."},
     )
     summary = forms.CharField(
         required=False,
@@ -138,13 +99,9 @@ class IncidentCauseForm(forms.Form):
 
     caused_by = ReleaseChoiceField(
         label="Release that caused it",
-        queryset=Release.objects.none(),
         empty_label="Choose a release…",
         help_text="Releases of the team deployed before the incident began.",
-        error_messages={
-            "required": "Choose the release that caused it.",
-            "invalid_choice": "Choose one of this team's releases.",
-        },
+        required_message="Choose the release that caused it.",
     )
 
     def __init__(self, *args: Any, incident: Incident, **kwargs: Any) -> None:
@@ -158,22 +115,20 @@ class IncidentCauseForm(forms.Form):
 STATUS_CHOICES = [("", "Open and resolved"), ("open", "Open"), ("resolved", "Resolved")]
 
 
-class IncidentFilterForm(forms.Form):
+class IncidentFilterForm(ListFilterForm):
     status = forms.ChoiceField(choices=STATUS_CHOICES, required=False)
     severity = forms.ChoiceField(
         choices=[("", "Any severity"), *Incident.Severity.choices], required=False
     )
-    service = forms.ChoiceField(choices=[("", "Any service")], required=False)
+    field_order = ("status", "severity", "service")
 
-    def __init__(self, *args: Any, services: list[str], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["service"].choices = [("", "Any service"), *((s, s) for s in services)]  # type: ignore[attr-defined]
 
-    def filters(self) -> dict[str, str]:
-        """The valid filters; a value that is not a choice is ignored rather than an error."""
-        self.is_valid()
-        return {
-            name: value
-            for name in ("status", "severity", "service")
-            if (value := self.cleaned_data.get(name))
-        }
+# Kept importable from here for the pages that used them before they were shared.
+__all__ = [
+    "IncidentCauseForm",
+    "IncidentFilterForm",
+    "IncidentForm",
+    "ReleaseChoiceField",
+    "apply_service_errors",
+    "local_datetime_field",
+]

@@ -5,10 +5,10 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 
-from apps.releases.models import Source
+from apps.core.records import SourcedRecord, optional_link
 
 
-class Incident(models.Model):
+class Incident(SourcedRecord):
     class Severity(models.TextChoices):
         SEV1 = "SEV1", "SEV1 – critical"
         SEV2 = "SEV2", "SEV2 – major"
@@ -28,33 +28,15 @@ class Incident(models.Model):
     detected_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True, help_text="Empty while open.")
     cause = models.CharField(max_length=16, choices=Cause.choices, default=Cause.UNKNOWN)
-    caused_by = models.ForeignKey(
-        "releases.Release",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="caused_incidents",
-    )
+    caused_by = optional_link("releases.Release", related_name="caused_incidents")
     summary = models.TextField(blank=True)
     resolved_by = models.CharField(max_length=150, blank=True)
-    reported_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    source = models.CharField(max_length=16, choices=Source.choices, default=Source.FORM)
-    external_id = models.CharField(max_length=200, null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    reported_by = optional_link(settings.AUTH_USER_MODEL, related_name="+")
 
-    class Meta:
+    class Meta(SourcedRecord.Meta):
         ordering = ["-started_at", "-id"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["team", "source", "external_id"], name="incident_external_id_unique"
-            ),
+            *SourcedRecord.Meta.constraints,
             models.CheckConstraint(
                 condition=Q(resolved_at__isnull=True) | Q(resolved_at__gte=F("started_at")),
                 name="incident_resolved_after_start",

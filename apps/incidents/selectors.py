@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from django.db.models import DurationField, ExpressionWrapper, F, QuerySet, Subquery
 
+from apps.core.records import filter_given
+from apps.core.validation import RecordWarning
 from apps.incidents.models import Incident
 from apps.teams.models import Team
 
@@ -36,11 +38,7 @@ def incident_list(
         qs = qs.filter(resolved_at__isnull=True)
     elif status == "resolved":
         qs = qs.filter(resolved_at__isnull=False)
-    if severity:
-        qs = qs.filter(severity=severity)
-    if service:
-        qs = qs.filter(service=service)
-    return qs.order_by("-started_at", "-id")
+    return filter_given(qs, severity=severity, service=service).order_by("-started_at", "-id")
 
 
 def incident_services(*, team: Team) -> list[str]:
@@ -124,3 +122,25 @@ def incident_open_for(incident: Incident, now: dt.datetime) -> float | None:
     if incident.resolved_at is not None:
         return None
     return max((now - incident.started_at).total_seconds(), 0.0)
+
+
+DETECTED_AFTER_RESOLVED = (
+    "Detected after it was resolved (found afterwards?). Time to restore still runs from "
+    "when the impact began to when it was resolved."
+)
+
+
+def incident_imperfections(
+    *, detected_at: dt.datetime | None, resolved_at: dt.datetime | None
+) -> list[RecordWarning]:
+    """The flags of an incident that is stored but imperfect (see apps.core.validation)."""
+    if detected_at is not None and resolved_at is not None and detected_at > resolved_at:
+        return [RecordWarning("detected_at", DETECTED_AFTER_RESOLVED)]
+    return []
+
+
+def incident_warnings(incident: Incident) -> list[RecordWarning]:
+    """The flags of a stored incident, read from its row."""
+    return incident_imperfections(
+        detected_at=incident.detected_at, resolved_at=incident.resolved_at
+    )

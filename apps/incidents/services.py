@@ -10,14 +10,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from apps.core.records import Ingested, Source, merged_fields, record_save, record_upsert
 from apps.core.timezones import week_start_of
+from apps.core.validation import Findings, RecordWarning
 from apps.incidents.models import Incident
+from apps.incidents.selectors import incident_imperfections, incident_warnings
 from apps.metrics.services import buckets_mark_dirty, weeks_spanning
-from apps.releases.models import Release, Source
+from apps.releases.models import Release
 from apps.teams.models import Team
 
 INCIDENT_FIELDS = (
@@ -33,59 +35,56 @@ INCIDENT_FIELDS = (
     "resolved_by",
 )
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
+# Relations the service checks itself (same team), so the model check leaves them out.
+CHECKED_BY_SERVICE = ["team", "caused_by"]
 
 
-def incident_validate(*, team: Team, data: dict[str, Any]) -> None:
-    """Raise ValidationError naming each bad field. `data` holds model field values."""
-    errors: dict[str, list[str]] = {}
-
-    def add(field: str, message: str) -> None:
-        errors.setdefault(field, []).append(message)
-
+def incident_validate(*, team: Team, data: dict[str, Any]) -> list[RecordWarning]:
+    """Raise ValidationError naming each field that cannot be stored truthfully; return the
+    flags of what is stored but imperfect. `data` holds model field values.
+    """
+    found = Findings()
     now = timezone.now()
     if not (data.get("title") or "").strip():
-        add("title", "Give the incident a title.")
-    for name in ("started_at", "detected_at", "resolved_at"):
-        value = data.get(name)
-        if value is not None and timezone.is_naive(value):
-            add(name, "Give a time zone offset, e.g. +01:00 or Z.")
+        found.refuse("title", "Give the incident a title.")
+    found.require_offsets(data, ("started_at", "detected_at", "resolved_at"))
     started_at = data.get("started_at")
     detected_at = data.get("detected_at")
     resolved_at = data.get("resolved_at")
     if started_at is None:
-        add("started_at", "Say when the impact began.")
-    elif "started_at" not in errors:
+        found.refuse("started_at", "Say when the impact began.")
+    elif found.ok("started_at"):
         if started_at > now + FUTURE_TOLERANCE:
-            add("started_at", "An incident cannot start in the future.")
-        if detected_at is not None and "detected_at" not in errors and detected_at < started_at:
-            add("detected_at", "It cannot be detected before it started.")
-        if resolved_at is not None and "resolved_at" not in errors:
+            found.refuse("started_at", "An incident cannot start in the future.")
+        if detected_at is not None and found.ok("detected_at") and detected_at < started_at:
+            found.refuse("detected_at", "It cannot be detected before it started.")
+        if resolved_at is not None and found.ok("resolved_at"):
             if resolved_at < started_at:
-                add("resolved_at", "It cannot be resolved before it started.")
+                found.refuse("resolved_at", "It cannot be resolved before it started.")
             elif resolved_at > now + FUTURE_TOLERANCE:
-                add("resolved_at", "It cannot be resolved in the future.")
+                found.refuse("resolved_at", "It cannot be resolved in the future.")
+    if found.ok("started_at", "detected_at", "resolved_at"):
+        for flag in incident_imperfections(detected_at=detected_at, resolved_at=resolved_at):
+            found.flag(flag.field, flag.message)
     severity = data.get("severity")
     if severity is not None and severity not in Incident.Severity.values:
-        add("severity", f"Must be one of {', '.join(Incident.Severity.values)}.")
+        found.refuse("severity", f"Must be one of {', '.join(Incident.Severity.values)}.")
     cause = data.get("cause") or Incident.Cause.UNKNOWN
     caused_by: Release | None = data.get("caused_by")
     if cause not in Incident.Cause.values:
-        add("cause", f"Must be one of {', '.join(Incident.Cause.values)}.")
+        found.refuse("cause", f"Must be one of {', '.join(Incident.Cause.values)}.")
     elif cause == Incident.Cause.RELEASE:
         if caused_by is None:
-            add("caused_by", "Choose the release that caused it.")
+            found.refuse("caused_by", "Choose the release that caused it.")
         elif caused_by.team_id != team.id:
-            add("caused_by", "Choose a release of this team.")
+            found.refuse("caused_by", "Choose a release of this team.")
         elif (
-            started_at is not None
-            and "started_at" not in errors
-            and (caused_by.deployed_at > started_at)
+            started_at is not None and found.ok("started_at") and caused_by.deployed_at > started_at
         ):
-            add("caused_by", "That release was deployed after the incident started.")
+            found.refuse("caused_by", "That release was deployed after the incident started.")
     elif caused_by is not None:
-        add("caused_by", "Only an incident caused by a release names one.")
-    if errors:
-        raise ValidationError(errors)
+        found.refuse("caused_by", "Only an incident caused by a release names one.")
+    return found.result()
 
 
 def _affected(incident: Incident) -> tuple[set[dt.date], Release | None]:
@@ -112,10 +111,7 @@ def incident_create(
     incident = Incident(
         team=team, source=source, external_id=external_id or None, reported_by=reported_by, **fields
     )
-    incident.full_clean(
-        exclude=["team", "caused_by"], validate_unique=False, validate_constraints=False
-    )
-    incident.save()
+    record_save(incident, exclude=CHECKED_BY_SERVICE)
     weeks, _ = _affected(incident)
     buckets_mark_dirty(team_id=team.id, weeks=weeks)
     return incident
@@ -123,8 +119,7 @@ def incident_create(
 
 @transaction.atomic
 def incident_update(*, incident: Incident, **fields: Any) -> Incident:
-    merged = {name: getattr(incident, name) for name in INCIDENT_FIELDS}
-    merged.update(fields)
+    merged = merged_fields(incident, INCIDENT_FIELDS, fields)
     if "caused_by" in fields and "cause" not in fields:
         merged["cause"] = (
             Incident.Cause.RELEASE
@@ -140,10 +135,7 @@ def incident_update(*, incident: Incident, **fields: Any) -> Incident:
     before, _ = _affected(incident)
     for name, value in fields.items():
         setattr(incident, name, value)
-    incident.full_clean(
-        exclude=["team", "caused_by"], validate_unique=False, validate_constraints=False
-    )
-    incident.save()
+    record_save(incident, exclude=CHECKED_BY_SERVICE)
     after, _ = _affected(incident)
     buckets_mark_dirty(team_id=incident.team_id, weeks=before | after)
     return incident
@@ -165,29 +157,21 @@ def incident_upsert(
     *, team: Team, source: str, external_id: str | None, **fields: Any
 ) -> tuple[Incident, bool]:
     """Idempotent ingestion: the same (team, source, external_id) updates, never duplicates."""
-    if external_id:
-        existing = (
-            Incident.objects.select_for_update(of=("self",))
-            .select_related("team", "caused_by")
-            .filter(team=team, source=source, external_id=external_id)
-            .first()
-        )
-        if existing is not None:
-            return incident_update(incident=existing, **fields), False
-    return incident_create(team=team, source=source, external_id=external_id, **fields), True
-
-
-def suggest_causing_release(
-    *, team: Team, started_at: dt.datetime, service: str = ""
-) -> Release | None:
-    """The latest release of the team (and service, if given) deployed in the 48 hours
-    before the incident started. Only a suggestion: never linked without the reporter's say.
-    """
-    qs = Release.objects.filter(
+    return record_upsert(
+        model=Incident,
         team=team,
-        deployed_at__lte=started_at,
-        deployed_at__gte=started_at - dt.timedelta(hours=48),
+        source=source,
+        external_id=external_id,
+        related=("team", "caused_by"),
+        create=lambda: incident_create(team=team, source=source, external_id=external_id, **fields),
+        update=lambda existing: incident_update(incident=existing, **fields),
     )
-    if service:
-        qs = qs.filter(service=service)
-    return qs.order_by("-deployed_at", "-id").first()
+
+
+def incident_ingest(
+    *, team: Team, source: str, external_id: str | None, **fields: Any
+) -> Ingested[Incident]:
+    """`incident_upsert`, answering with the incident's flags too: for the API, webhooks
+    and CSV import, which tell the sender what was stored but is imperfect."""
+    incident, created = incident_upsert(team=team, source=source, external_id=external_id, **fields)
+    return Ingested(incident, created, incident_warnings(incident))

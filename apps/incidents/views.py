@@ -10,60 +10,32 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from apps.core.freshness import team_freshness
-from apps.core.http import is_fragment_request, redirect_after_post, team_for_poster
-from apps.core.permissions import can_post_for, team_for_user
+from apps.core.actions import button_action, form_action
+from apps.core.forms import apply_service_errors
+from apps.core.http import is_fragment_request, redirect_after_post
+from apps.core.lists import ListPage, filtered_list, one_or_404
 from apps.incidents import selectors, services
-from apps.incidents.forms import (
-    IncidentCauseForm,
-    IncidentFilterForm,
-    IncidentForm,
-    apply_service_errors,
-)
+from apps.incidents.forms import IncidentCauseForm, IncidentFilterForm, IncidentForm
 from apps.incidents.models import Incident
+from apps.metrics.selectors import team_freshness
 from apps.releases.models import Release
-from apps.releases.selectors import release_services
+from apps.releases.selectors import release_services, suggest_causing_release
 from apps.teams.models import Team
+from apps.teams.permissions import can_post_for, team_for_poster, team_for_user
 
-PAGE_SIZE = 25
-
-
-def _incident(team: Team, pk: int) -> Incident:
-    try:
-        return selectors.incident_get(team=team, pk=pk)
-    except Incident.DoesNotExist:
-        raise Http404("No such incident") from None
+LIST = ListPage(
+    "incidents", IncidentFilterForm, selectors.incident_services, selectors.incident_list
+)
 
 
 @require_GET
 def incident_list(request: HttpRequest, slug: str) -> HttpResponse:
-    team = team_for_user(request.user, slug)
-    # `embed=1`: the filters and rows as a panel inside the team page, which keeps its URL.
-    embedded = request.GET.get("embed") == "1"
-    filter_form = IncidentFilterForm(
-        request.GET, services=selectors.incident_services(team=team), auto_id="incidents-%s"
-    )
-    filters = filter_form.filters()
-    page = Paginator(selectors.incident_list(team=team, **filters), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
-    template = "incidents/list.html"
-    if is_fragment_request(request):
-        template += "#panel" if embedded else "#rows"
-    context = {
-        "team": team,
-        "filter_form": filter_form,
-        "filtered": bool(filters),
-        "page": page,
-        "embedded": embedded,
-    }
-    return render(request, template, context)
+    return filtered_list(request, team=team_for_user(request.user, slug), spec=LIST)
 
 
 # ---------- the report form ----------
@@ -77,7 +49,7 @@ def _suggestion(form: IncidentForm, team: Team) -> Release | None:
     started_at = cleaned.get("started_at")
     if started_at is None:
         return None
-    release = services.suggest_causing_release(
+    release = suggest_causing_release(
         team=team, started_at=started_at, service=(cleaned.get("service") or "").strip()
     )
     if (
@@ -172,6 +144,8 @@ def incident_create(request: HttpRequest, slug: str) -> HttpResponse:
     if incident is None:
         return _render_form(request, team, form, suggestion=_suggestion(form, team))
     messages.success(request, f"Incident “{incident.title}” recorded.")
+    for flag in selectors.incident_warnings(incident):
+        messages.warning(request, flag.message)
     return redirect_after_post(request, incident.get_absolute_url())
 
 
@@ -190,6 +164,10 @@ def incident_validate(request: HttpRequest, slug: str) -> HttpResponse:
 # ---------- the incident's page ----------
 
 
+def _incident(team: Team, pk: int) -> Incident:
+    return one_or_404(selectors.incident_get, team=team, pk=pk)
+
+
 def _render_detail(
     request: HttpRequest,
     team: Team,
@@ -206,6 +184,7 @@ def _render_detail(
             "team": team,
             "incident": incident,
             "timeline": selectors.incident_timeline(incident),
+            "warnings": selectors.incident_warnings(incident),
             "open_for": selectors.incident_open_for(incident, now),
             "cause_form": cause_form or IncidentCauseForm(incident=incident),
             "can_post": can_post_for(request.user, team),
@@ -228,14 +207,14 @@ def incident_resolve(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     if incident.resolved_at is not None:
         messages.info(request, "This incident was already resolved.")
         return redirect_after_post(request, incident.get_absolute_url())
-    try:
-        services.incident_resolve(incident=incident, resolved_by=request.user.get_username())
-    except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
-    else:
-        messages.success(request, "Incident resolved. The team's numbers are being updated.")
-    return redirect_after_post(request, incident.get_absolute_url())
+    return button_action(
+        request,
+        action=lambda: services.incident_resolve(
+            incident=incident, resolved_by=request.user.get_username()
+        ),
+        done="Incident resolved. The team's numbers are being updated.",
+        back_to=incident.get_absolute_url(),
+    )
 
 
 @require_POST
@@ -244,13 +223,10 @@ def incident_set_cause(request: HttpRequest, slug: str, pk: int) -> HttpResponse
     team = team_for_poster(request, slug)
     incident = _incident(team, pk)
     form = IncidentCauseForm(request.POST, incident=incident)
-    if form.is_valid():
-        release = form.cleaned_data["caused_by"]
-        try:
-            services.incident_update(incident=incident, caused_by=release)
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-        else:
-            messages.success(request, f"Linked to release {release}.")
-            return redirect_after_post(request, incident.get_absolute_url())
-    return _render_detail(request, team, incident, cause_form=form)
+
+    def link(cleaned: dict[str, Any]) -> str:
+        services.incident_update(incident=incident, caused_by=cleaned["caused_by"])
+        return f"Linked to release {cleaned['caused_by']}."
+
+    done = form_action(request, form, action=link, back_to=incident.get_absolute_url())
+    return done or _render_detail(request, team, incident, cause_form=form)

@@ -1,21 +1,21 @@
 """The metric queries: grouped aggregates over raw incidents and releases.
 
+Compiled once per shape (`_sql`; EXECDASH_COMPILED_QUERIES=false turns it off): it cuts the
+incremental recompute's team week to a third, which its 20 ms budget needs (BENCHMARKS.md).
+
 Every number of METRICS.md comes out of a handful of grouped queries, whatever the number of
 teams or weeks asked for: rows are grouped by team and/or by ISO week (in the organization's
 time zone) and the database computes counts, sums and percentiles. Results are keyed by
 `(team_id or None, week_start or None)`.
 
-Each query is written once with the ORM. Its SQL depends only on its shape (which query, how
-many teams, which bounds, which time zone), so it is compiled once per shape and then run
-with the values of each call: building and compiling these aggregate expressions costs more
-than PostgreSQL takes to run them over a week of rows.
-
-Used by the exact window answers (selectors.py) and by the weekly rollups (rollups.py).
+Used by the exact window answers and samples (selectors.py) and by the weekly rollups
+(rollups.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import (
     BigIntegerField,
@@ -46,6 +47,8 @@ from apps.metrics.sql import MicrosBetween, Percentile, SortedSamples, WeekStart
 from apps.releases.models import FAILED_STATUSES, Release
 
 Key = tuple[int | None, dt.date | None]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -118,8 +121,11 @@ def _sql(name: str, make: Callable[[Scan], QuerySet[Any]], scan: Scan) -> tuple[
 
     The first call of a shape compiles the query with sentinel values and records where they
     land among the parameters; later calls put their own values there. A shape whose
-    sentinels cannot all be found is simply compiled every time.
+    sentinels cannot all be found is compiled on every call, with a warning in the log.
     """
+    if not settings.EXECDASH_COMPILED_QUERIES:
+        sql, params = make(scan).query.sql_with_params()
+        return sql, list(params)
     ops = connection.ops
     teams = None if scan.team_ids is None else len(scan.team_ids)
     shape = (connection.vendor, name, scan.tzname, teams, scan.start is None, scan.end is None)
@@ -150,6 +156,8 @@ def _sql(name: str, make: Callable[[Scan], QuerySet[Any]], scan: Scan) -> tuple[
                 slots.append((index, *slot))
         complete = {(kind, i) for _index, kind, i in slots} == set(wanted.values())
         compiled = _Compiled(sql, tuple(params), tuple(slots)) if complete else None
+        if compiled is None:
+            log.warning("metric query %r: its values were not found; compiled on every call", name)
         with _compiled_lock:
             _compiled[shape] = compiled
     if compiled is None:
@@ -298,14 +306,10 @@ def release_aggregates(
             }
         return qs, aggregates
 
+    week = "deployed_at" if by_week else None
     out: dict[Key, Partial] = {}
-    for key, row in _grouped(
-        f"releases|{with_counts}|{samples}",
-        make,
-        scan,
-        by_team=by_team,
-        by_week="deployed_at" if by_week else None,
-    ):
+    name = f"releases|{with_counts}|{samples}"
+    for key, row in _grouped(name, make, scan, by_team=by_team, by_week=week):
         part = Partial(lead_time=_stats(row, "lead"), lead_samples=row.get("lead_samples"))
         if with_counts:
             part.deployments = row["deployments"] or 0
@@ -362,21 +366,14 @@ def incident_aggregates(
             aggregates["open"] = Count("id", filter=still_open)
         return qs, aggregates
 
-    out: dict[Key, IncidentPart] = {}
-    for key, row in _grouped(
-        f"incidents|{with_open}|{samples}",
-        make,
-        scan,
-        by_team=by_team,
-        by_week="started_at" if by_week else None,
-    ):
-        out[key] = IncidentPart(
-            row["incidents"] or 0,
-            _stats(row, "ttr"),
-            row.get("open") or 0,
-            row.get("ttr_samples"),
+    week = "started_at" if by_week else None
+    rows = _grouped(f"incidents|{with_open}|{samples}", make, scan, by_team=by_team, by_week=week)
+    return {
+        key: IncidentPart(
+            row["incidents"] or 0, _stats(row, "ttr"), row.get("open") or 0, row.get("ttr_samples")
         )
-    return out
+        for key, row in rows
+    }
 
 
 def recovery_aggregates(
@@ -399,16 +396,9 @@ def recovery_aggregates(
         recovery = MicrosBetween("resolved_at", "caused_by__deployed_at")
         return qs, _duration_aggregates("fdrt", recovery, samples=samples)
 
-    out: dict[Key, RecoveryPart] = {}
-    for key, row in _grouped(
-        f"recovery|{samples}",
-        make,
-        scan,
-        by_team=by_team,
-        by_week="started_at" if by_week else None,
-    ):
-        out[key] = RecoveryPart(_stats(row, "fdrt"), row.get("fdrt_samples"))
-    return out
+    week = "started_at" if by_week else None
+    rows = _grouped(f"recovery|{samples}", make, scan, by_team=by_team, by_week=week)
+    return {key: RecoveryPart(_stats(row, "fdrt"), row.get("fdrt_samples")) for key, row in rows}
 
 
 def open_incidents_at(
@@ -509,44 +499,53 @@ def running_counts(
     return out
 
 
+def _work(s: Scan, *, by_week: bool) -> QuerySet[Any]:
+    """The items of work of the bus factor, one row each: releases (by `deployed_by`, in
+    the week deployed) and resolved incidents (by `resolved_by`, in the week they started).
+    Work with no person or, for incidents, no service cannot be attributed and is left out.
+    """
+    releases = _filtered(Release.objects.exclude(deployed_by=""), s, column="deployed_at")
+    incidents = _filtered(
+        Incident.objects.filter(resolved_at__isnull=False)
+        .exclude(resolved_by="")
+        .exclude(service=""),
+        s,
+        column="started_at",
+    )
+    parts = []
+    for qs, moment, person in (
+        (releases, "deployed_at", "deployed_by"),
+        (incidents, "started_at", "resolved_by"),
+    ):
+        week_expr: Any = (
+            WeekStart(moment, s.tzname) if by_week else Value(None, output_field=DateField())
+        )
+        parts.append(
+            qs.annotate(bf_week=week_expr, bf_person=F(person))
+            .values("team_id", "bf_week", "service", "bf_person")
+            .order_by()
+        )
+    # One row per item of work, grouped once by the caller (grouping each part first and
+    # then the union again costs a second hash of every group).
+    return parts[0].union(parts[1], all=True).order_by()
+
+
+def bus_work_items(scan: Scan) -> dict[int, int]:
+    """The number of items of work behind each team's bus factor over the scan."""
+    work_sql, params = _sql("bus work", lambda s: _work(s, by_week=False), scan)
+    sql = f"SELECT team_id, COUNT(*) AS n FROM ({work_sql}) AS work GROUP BY team_id"  # noqa: S608
+    return {row["team_id"]: row["n"] for row in _fetch(sql, params)}
+
+
 def bus_factors(scan: Scan, *, by_team: bool, by_week: bool) -> dict[Key, int | None]:
     """The bus factor of each group: the lowest over its services (and, for the whole
     organization, over every team's services) of the smallest number of people who together
     did at least half of the service's work (METRICS.md; formulas.bus_factor_of).
 
-    Work is releases (by `deployed_by`, in the week deployed) and resolved incidents (by
-    `resolved_by`, in the week they started). Work with no person or, for incidents, no
-    service cannot be attributed and is left out. The database ranks the people of each
-    service with window functions and returns one row per team (and week).
+    The items of work are `_work`'s. The database ranks the people of each service with
+    window functions and returns one row per team (and week).
     """
-
-    def work(s: Scan) -> QuerySet[Any]:
-        releases = _filtered(Release.objects.exclude(deployed_by=""), s, column="deployed_at")
-        incidents = _filtered(
-            Incident.objects.filter(resolved_at__isnull=False)
-            .exclude(resolved_by="")
-            .exclude(service=""),
-            s,
-            column="started_at",
-        )
-        parts = []
-        for qs, moment, person in (
-            (releases, "deployed_at", "deployed_by"),
-            (incidents, "started_at", "resolved_by"),
-        ):
-            week_expr: Any = (
-                WeekStart(moment, s.tzname) if by_week else Value(None, output_field=DateField())
-            )
-            parts.append(
-                qs.annotate(bf_week=week_expr, bf_person=F(person))
-                .values("team_id", "bf_week", "service", "bf_person")
-                .order_by()
-            )
-        # One row per item of work, grouped once below (grouping each part first and then
-        # the union again costs a second hash of every group).
-        return parts[0].union(parts[1], all=True).order_by()
-
-    work_sql, params = _sql(f"bus factor|{by_week}", work, scan)
+    work_sql, params = _sql(f"bus factor|{by_week}", lambda s: _work(s, by_week=by_week), scan)
     # Per (team, week, service): people by work done, most first, ties by name; a person's
     # rank where the running total first reaches half is the service's bus factor, so the
     # lowest rank reaching half over a team's services is the team's.

@@ -12,7 +12,6 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
-from itertools import chain
 from typing import Literal
 
 import numpy as np
@@ -121,18 +120,6 @@ class Stats:
         )
 
     @classmethod
-    def of_merged_micros(cls, groups: Sequence[Sequence[int]]) -> Stats:
-        """Statistics of several groups of integer microseconds taken together.
-
-        Medians and percentiles do not add up, samples do: this is exactly `of_micros` over
-        every value of every group.
-        """
-        n = sum(map(len, groups))
-        return cls.of_micros_array(
-            np.fromiter(chain.from_iterable(groups), dtype=np.int64, count=n)
-        )
-
-    @classmethod
     def of_micros_array(cls, values: np.ndarray) -> Stats:
         """`of_micros` over a NumPy array of 64-bit integer microseconds, in any order.
 
@@ -234,19 +221,6 @@ def bus_factor_of(work: Mapping[str, int]) -> int | None:
         if 2 * done >= total:
             return taken
     return len(people)  # pragma: no cover  (the loop always reaches half)
-
-
-def bus_factor_people(work: Mapping[str, int]) -> list[str]:
-    """Who the bus factor counts: the first people, most work first, ties by name."""
-    people = sorted(((-count, name) for name, count in work.items() if count > 0))
-    k = bus_factor_of(work) or 0
-    return [name for _count, name in people[:k]]
-
-
-def team_bus_factor(work_by_service: Mapping[str, Mapping[str, int]]) -> int | None:
-    """A team's bus factor: the lowest over its services (None when nobody did anything)."""
-    factors = [f for f in (bus_factor_of(w) for w in work_by_service.values()) if f is not None]
-    return min(factors) if factors else None
 
 
 # --- DORA performance levels ---------------------------------------------------------------

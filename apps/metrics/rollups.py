@@ -39,9 +39,16 @@ from apps.metrics.models import (
     ORG_SCOPE,
     DirtyBucket,
     RecomputeRun,
-    ScopeVersion,
     WeeklyRollup,
     WindowSnapshot,
+)
+from apps.metrics.rollup_rows import (
+    SAMPLE_COLUMNS,
+    Row,
+    fast_commit,
+    rollup_row,
+    rollups_upsert,
+    versions_bump,
 )
 from apps.teams.models import Team
 
@@ -49,159 +56,12 @@ log = logging.getLogger(__name__)
 
 RECHECK_WEEKS = 8
 SNAPSHOT_MAX_AGE = dt.timedelta(days=14)
-UPSERT_BATCH = 2_000
-COLUMNS = (
-    "scope",
-    "team_id",
-    "week_start",
-    "deployments",
-    "failed_deployments",
-    "rework_deployments",
-    "change_count",
-    "incidents",
-    "open_incidents",
-    "ttr_median",
-    "ttr_mean",
-    "ttr_p90",
-    "ttr_n",
-    "fdrt_median",
-    "fdrt_mean",
-    "fdrt_p90",
-    "fdrt_n",
-    "lead_median",
-    "lead_mean",
-    "lead_p90",
-    "lead_n",
-    "bus_factor",
-    "ttr_samples",
-    "fdrt_samples",
-    "lead_samples",
-    "computed_at",
-)
-SAMPLE_COLUMNS = ("ttr_samples", "fdrt_samples", "lead_samples")
-NO_SAMPLES = "[]"
 # pg_advisory_xact_lock key: one transaction at a time derives organization weeks from the
 # teams' rows, so each one reads the team rows the previous one committed.
 ORG_LOCK_KEY = 4_631_802_117
-COPY_THRESHOLD = 1_000  # rows; above it PostgreSQL gets them through COPY
 ITERATE_WEEKS = 8  # organization weeks are derived from the teams' rows this many at a time
 
 Progress = Callable[[str, int], None]
-Row = tuple[Any, ...]
-
-
-def _row(scope: int, week: dt.date, part: compute.Partial, now: dt.datetime) -> Row:
-    """One WeeklyRollup row, as the values of COLUMNS. A team's row keeps its samples (none
-    read is an empty list); the organization's row keeps none (NULL)."""
-    ttr, fdrt, lead = part.time_to_restore, part.failed_deployment_recovery, part.lead_time
-    team = scope != ORG_SCOPE
-    return (
-        scope,
-        scope if scope != ORG_SCOPE else None,
-        week,
-        part.deployments,
-        part.failed_deployments,
-        part.rework_deployments,
-        part.change_count,
-        part.incidents,
-        part.open_incidents,
-        ttr.median,
-        ttr.mean,
-        ttr.p90,
-        ttr.n,
-        fdrt.median,
-        fdrt.mean,
-        fdrt.p90,
-        fdrt.n,
-        lead.median,
-        lead.mean,
-        lead.p90,
-        lead.n,
-        part.bus_factor,
-        (part.ttr_samples or NO_SAMPLES) if team else None,
-        (part.fdrt_samples or NO_SAMPLES) if team else None,
-        (part.lead_samples or NO_SAMPLES) if team else None,
-        now,
-    )
-
-
-def _upsert(rows: list[Row]) -> int:
-    """Insert or update rollup rows under (scope, week_start), in one fixed order (scope,
-    then week) so that two writers never deadlock. Raw SQL: a full recompute writes tens of
-    thousands of rows, and model instances would cost more than the metrics themselves."""
-    if not rows:
-        return 0
-    rows.sort(key=lambda r: (r[0], r[2]))
-    table = connection.ops.quote_name(WeeklyRollup._meta.db_table)
-    columns = ", ".join(COLUMNS)
-    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS[3:])
-    conflict = f"ON CONFLICT (scope, week_start) DO UPDATE SET {updates}"
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql" and len(rows) > COPY_THRESHOLD:
-            cursor.execute(
-                f"CREATE TEMP TABLE rollup_incoming ON COMMIT DROP AS "  # noqa: S608
-                f"SELECT {columns} FROM {table} WITH NO DATA"
-            )
-            with cursor.cursor.copy(f"COPY rollup_incoming ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) SELECT {columns} FROM rollup_incoming "  # noqa: S608
-                f"ORDER BY scope, week_start {conflict}"
-            )
-            cursor.execute("DROP TABLE rollup_incoming")
-            return len(rows)
-        ops = connection.ops
-        placeholders = "(" + ", ".join(["%s"] * len(COLUMNS)) + ")"
-        batch = max(1, 30_000 // len(COLUMNS) // 4)
-        for i in range(0, len(rows), batch):
-            chunk = rows[i : i + batch]
-            params: list[Any] = []
-            for row in chunk:
-                params.extend(row[:2])
-                params.append(ops.adapt_datefield_value(row[2]))
-                params.extend(row[3:-1])
-                params.append(ops.adapt_datetimefield_value(row[-1]))
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) VALUES "  # noqa: S608
-                f"{', '.join([placeholders] * len(chunk))} {conflict}",
-                params,
-            )
-    return len(rows)
-
-
-def _fast_commit(*, whole_tables: bool = False) -> None:
-    """Rollups are derived data: do not wait for the WAL flush at commit. A crash can lose
-    only whole transactions, and the dirty buckets they cleared come back with them.
-
-    A few weeks' rows are read without parallel workers (starting them costs more than
-    they save); a scan of whole tables sorts and hashes in memory and skips JIT compilation
-    (it too costs more than it saves on these queries)."""
-    if connection.vendor != "postgresql":
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        if not whole_tables:
-            # A week's rows: starting parallel workers costs more than they save.
-            cursor.execute("SET LOCAL max_parallel_workers_per_gather TO 0")
-        else:
-            cursor.execute("SET LOCAL work_mem TO '128MB'")
-            cursor.execute("SET LOCAL jit TO OFF")
-
-
-def versions_bump(*, scopes: Iterable[int]) -> None:
-    """Make every cached window answer of these scopes stale."""
-    ordered = sorted(set(scopes))
-    if not ordered:
-        return
-    table = connection.ops.quote_name(ScopeVersion._meta.db_table)
-    values = ", ".join(["(%s, 1)"] * len(ordered))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (scope, version) VALUES {values} "  # noqa: S608
-            f"ON CONFLICT (scope) DO UPDATE SET version = {table}.version + 1",
-            ordered,
-        )
 
 
 def _span(weeks: Sequence[dt.date]) -> tuple[dt.datetime, dt.datetime]:
@@ -232,25 +92,18 @@ def _counts_and_durations(
     week). Returns whether it was a single week."""
     single = len(weeks) == 1
     by_week = not single
-    for week, part in _each_week(
-        compute.release_aggregates(scan, by_team=False, by_week=by_week, samples=samples),
-        weeks,
-        single,
-    ):
+
+    def each(results: dict[compute.Key, Any]) -> Iterator[tuple[dt.date, Any]]:
+        return _each_week(results, weeks, single)
+
+    groups = {"by_team": False, "by_week": by_week, "samples": samples}
+    for week, part in each(compute.release_aggregates(scan, **groups)):
         parts[week] = part
-    for week, incidents in _each_week(
-        compute.incident_aggregates(scan, by_team=False, by_week=by_week, samples=samples),
-        weeks,
-        single,
-    ):
+    for week, incidents in each(compute.incident_aggregates(scan, **groups)):
         parts[week].incidents = incidents.incidents
         parts[week].time_to_restore = incidents.time_to_restore
         parts[week].ttr_samples = incidents.ttr_samples
-    for week, recovery in _each_week(
-        compute.recovery_aggregates(scan, by_team=False, by_week=by_week, samples=samples),
-        weeks,
-        single,
-    ):
+    for week, recovery in each(compute.recovery_aggregates(scan, **groups)):
         parts[week].failed_deployment_recovery = recovery.failed_deployment_recovery
         parts[week].fdrt_samples = recovery.fdrt_samples
     return single
@@ -444,7 +297,7 @@ def rollups_recompute(*, team_id: int, weeks: Iterable[dt.date], include_org: bo
     if not ordered:
         return 0
     with transaction.atomic():
-        _fast_commit()
+        fast_commit()
         written = _write_team(team_id, ordered, now=timezone.now())
         scopes = [team_id]
         if include_org:
@@ -456,12 +309,12 @@ def rollups_recompute(*, team_id: int, weeks: Iterable[dt.date], include_org: bo
 
 def _write_team(team_id: int, weeks: Sequence[dt.date], *, now: dt.datetime) -> int:
     parts = _team_weeks(team_id, weeks)
-    return _upsert([_row(team_id, week, part, now) for week, part in parts.items()])
+    return rollups_upsert([rollup_row(team_id, week, part, now) for week, part in parts.items()])
 
 
 def _write_org(weeks: Sequence[dt.date], *, now: dt.datetime) -> int:
     parts = _org_weeks(weeks)
-    return _upsert([_row(ORG_SCOPE, week, part, now) for week, part in parts.items()])
+    return rollups_upsert([rollup_row(ORG_SCOPE, week, part, now) for week, part in parts.items()])
 
 
 def rollups_recompute_org(*, weeks: Iterable[dt.date]) -> int:
@@ -470,7 +323,7 @@ def rollups_recompute_org(*, weeks: Iterable[dt.date]) -> int:
     if not ordered:
         return 0
     with transaction.atomic():
-        _fast_commit()
+        fast_commit()
         written = _write_org(ordered, now=timezone.now())
         versions_bump(scopes=[ORG_SCOPE])
     return written
@@ -511,7 +364,7 @@ def rollups_process_dirty(
         by_team[team_id].append(week)
     all_weeks: set[dt.date] = set()
     with transaction.atomic():
-        _fast_commit()
+        fast_commit()
         for team_id, weeks in sorted(by_team.items()):
             _write_team(team_id, sorted(set(weeks)), now=started)
             all_weeks.update(weeks)
@@ -554,14 +407,14 @@ def rollups_recompute_all(
     of the dirty buckets that were committed before the run began. Returns the number of
     rows written.
     """
-    workers = int(getattr(settings, "EXECDASH_RECOMPUTE_CONNECTIONS", 3))
+    workers = settings.EXECDASH_RECOMPUTE_CONNECTIONS
     parallel = connection.vendor == "postgresql" and not connection.in_atomic_block
     if parallel and workers > 1:
         return _recompute_all(
             team=team, since=since, progress=progress, trigger=trigger, workers=workers
         )
     with transaction.atomic():
-        _fast_commit(whole_tables=True)
+        fast_commit(whole_tables=True)
         return _recompute_all(team=team, since=since, progress=progress, trigger=trigger)
 
 
@@ -578,7 +431,7 @@ def _read(jobs: dict[str, Callable[[], Any]], *, workers: int, report: Progress)
     def run(job: Callable[[], Any]) -> Any:
         try:
             with transaction.atomic():
-                _fast_commit(whole_tables=True)
+                fast_commit(whole_tables=True)
                 return job()
         finally:
             connection.close()
@@ -683,7 +536,7 @@ def _recompute_all(
             part = parts.get((team_id, week)) or compute.Partial()
             part.open_incidents = open_counts[week]
             by_week[week].append(part)
-            rows.append(_row(team_id, week, part, started))
+            rows.append(rollup_row(team_id, week, part, started))
     del parts, events
 
     org_rows: list[Row] = []
@@ -696,12 +549,12 @@ def _recompute_all(
                 week_sum = _OrgWeek()
                 for part in by_week.pop(week, ()):
                     week_sum.add(part)
-                org_rows.append(_row(ORG_SCOPE, week, week_sum.partial(), started))
+                org_rows.append(rollup_row(ORG_SCOPE, week, week_sum.partial(), started))
     del by_week
 
     with transaction.atomic():
-        _fast_commit()
-        written = _upsert(rows)
+        fast_commit()
+        written = rollups_upsert(rows)
         report("team rows", len(rows))
         del rows
         # Weeks of the covered teams that no longer have any data.
@@ -722,9 +575,9 @@ def _recompute_all(
             )
             if org_first is not None:
                 org_parts = _org_weeks(weeks_between(org_first, current_week))
-                org_rows = [_row(ORG_SCOPE, w, p, started) for w, p in org_parts.items()]
+                org_rows = [rollup_row(ORG_SCOPE, w, p, started) for w, p in org_parts.items()]
         _lock_org_weeks()
-        written += _upsert(org_rows)
+        written += rollups_upsert(org_rows)
         org_stale = WeeklyRollup.objects.filter(scope=ORG_SCOPE, computed_at__lt=started)
         if since_week is not None:
             org_stale = org_stale.filter(week_start__gte=since_week)

@@ -11,15 +11,16 @@ computes the window afresh from the rows.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import json
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Max, OuterRef, Subquery
 from django.utils import timezone
 
-from apps.core.timezones import org_tz, week_start_of, weeks_between, window_bounds
+from apps.core.timezones import org_tz, weeks_between, window_bounds
 from apps.metrics import compute
 from apps.metrics.formulas import (
     Stats,
@@ -40,25 +41,24 @@ from apps.teams.models import Team
 __all__ = [
     "ORG_SCOPE",
     "PRESET_WEEKS",
+    "SAMPLE_GROUPS",
+    "Freshness",
     "Stats",
     "WindowMetrics",
-    "api_metrics",
+    "WindowSamples",
     "last_computed_at",
     "pending_recompute",
     "preset_window",
-    "rollup_as_api_dict",
+    "team_freshness",
+    "week_metrics",
     "weekly_series",
     "window_metrics",
     "window_metrics_for_teams",
+    "window_metrics_with_weeks",
+    "window_samples",
 ]
 
 PRESET_WEEKS = (4, 13, 26, 52)
-
-
-def _iso_utc(moment: dt.datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass
@@ -83,6 +83,7 @@ class WindowMetrics:
     lead_time: Stats = field(default_factory=Stats.empty)
     bus_factor: int | None = None
     levels: dict[str, str] = field(default_factory=dict)
+    weeks: tuple[WindowMetrics, ...] = ()  # its ISO weeks, when asked for
 
     @classmethod
     def build(
@@ -124,13 +125,13 @@ class WindowMetrics:
             ),
         )
 
-    def as_api_dict(self) -> dict[str, Any]:
-        """The JSON of API.md's "Metrics answer" (without "weeks")."""
+    def payload(self) -> dict[str, Any]:
+        """What WindowSnapshot stores (read back by from_payload). The keys are the API's
+        names, as in the snapshots stored so far."""
         return {
             "team": self.team,
             "start": self.start.isoformat(),
             "end": self.end.isoformat(),
-            "computed_at": _iso_utc(self.computed_at),
             "deployments": self.deployments,
             "failed_deployments": self.failed_deployments,
             "rework_deployments": self.rework_deployments,
@@ -146,12 +147,6 @@ class WindowMetrics:
             "bus_factor": self.bus_factor,
             "levels": dict(self.levels),
         }
-
-    def payload(self) -> dict[str, Any]:
-        """What WindowSnapshot stores (the API dict without its freshness)."""
-        data = self.as_api_dict()
-        del data["computed_at"]
-        return data
 
     @classmethod
     def from_payload(cls, data: dict[str, Any], computed_at: dt.datetime) -> WindowMetrics:
@@ -316,6 +311,77 @@ def window_metrics_for_teams(
     return _cached_windows(scopes=scopes, start=start, end=end)
 
 
+@dataclass(frozen=True)
+class WindowSamples:
+    """The samples behind a team's metrics over one `[start, end)` window (METRICS.md):
+    each duration sample in seconds, ascending, and the counts the rates are made of."""
+
+    time_to_restore: tuple[float, ...] = ()
+    failed_deployment_recovery: tuple[float, ...] = ()
+    lead_time: tuple[float, ...] = ()
+    deployments: int = 0
+    failed_deployments: int = 0
+    bus_factor: int | None = None
+    bus_work_items: int = 0
+
+
+SAMPLE_GROUPS = frozenset({"releases", "incidents", "recovery", "bus_factor"})
+
+
+def _seconds(samples: str | None) -> tuple[float, ...]:
+    """Sorted integer microseconds, as the metric queries return them, in seconds."""
+    return tuple(micros / 1_000_000 for micros in json.loads(samples or "[]"))
+
+
+def window_samples(
+    *,
+    team_ids: Sequence[int],
+    start: dt.date,
+    end: dt.date,
+    groups: Collection[str] = SAMPLE_GROUPS,
+) -> dict[int, WindowSamples]:
+    """Each team's samples over `[start, end)`, from the very queries (and so by the very
+    rules) that compute the metrics, whatever the number of teams one query per group
+    asked for: `releases` (lead times, deployments, failed ones), `incidents` (times to
+    restore), `recovery` (failed deployment recovery times), `bus_factor` (with its items
+    of work, two queries). Fields of the groups not asked for keep their empty values."""
+    _check_window(start, end)
+    unknown = set(groups) - SAMPLE_GROUPS
+    if unknown:
+        raise ValueError(f"unknown sample groups: {sorted(unknown)}")
+    if not team_ids:
+        return {}
+    tz = org_tz()
+    start_at, end_at = window_bounds(start, end, tz)
+    scan = compute.Scan(list(team_ids), start_at, end_at, tz.key)
+    fields: dict[int | None, dict[str, Any]] = {team_id: {} for team_id in team_ids}
+    if "releases" in groups:
+        for (team_id, _), part in compute.release_aggregates(
+            scan, by_team=True, by_week=False, samples=True
+        ).items():
+            fields[team_id] |= {
+                "lead_time": _seconds(part.lead_samples),
+                "deployments": part.deployments,
+                "failed_deployments": part.failed_deployments,
+            }
+    if "incidents" in groups:
+        for (team_id, _), incidents in compute.incident_aggregates(
+            scan, by_team=True, by_week=False, samples=True
+        ).items():
+            fields[team_id]["time_to_restore"] = _seconds(incidents.ttr_samples)
+    if "recovery" in groups:
+        for (team_id, _), recovery in compute.recovery_aggregates(
+            scan, by_team=True, by_week=False, samples=True
+        ).items():
+            fields[team_id]["failed_deployment_recovery"] = _seconds(recovery.fdrt_samples)
+    if "bus_factor" in groups:
+        for (team_id, _), factor in compute.bus_factors(scan, by_team=True, by_week=False).items():
+            fields[team_id]["bus_factor"] = factor
+        for team_id, items in compute.bus_work_items(scan).items():
+            fields[team_id]["bus_work_items"] = items
+    return {team_id: WindowSamples(**fields[team_id]) for team_id in team_ids}
+
+
 def _weeks_of(start: dt.date, end: dt.date) -> list[dt.date]:
     """The ISO weeks (Mondays) that overlap `[start, end)`."""
     if end <= start:
@@ -363,9 +429,9 @@ def _rollup_stats(row: WeeklyRollup, prefix: str) -> Stats:
     )
 
 
-def rollup_as_api_dict(row: WeeklyRollup) -> dict[str, Any]:
-    """One week of the API's "weeks": the same fields as the window, for that ISO week."""
-    week = WindowMetrics.build(
+def week_metrics(row: WeeklyRollup) -> WindowMetrics:
+    """One week's metrics from its rollup row: the same fields as a window's."""
+    return WindowMetrics.build(
         team=None,
         start=row.week_start,
         end=row.week_start + dt.timedelta(days=7),
@@ -382,19 +448,18 @@ def rollup_as_api_dict(row: WeeklyRollup) -> dict[str, Any]:
             open_incidents=row.open_incidents,
             bus_factor=row.bus_factor,
         ),
-    ).as_api_dict()
-    for name in ("team", "start", "end"):
-        del week[name]
-    return {"week_start": row.week_start.isoformat(), **week}
+    )
 
 
-def api_metrics(*, team: Team | None, start: dt.date, end: dt.date) -> dict[str, Any]:
-    """API.md's metrics answer: the exact window, plus its weeks from the rollups."""
-    answer = window_metrics(team=team, start=start, end=end).as_api_dict()
+def window_metrics_with_weeks(*, team: Team | None, start: dt.date, end: dt.date) -> WindowMetrics:
+    """The exact window (window_metrics) with its ISO weeks from the rollups (API.md's
+    metrics answer)."""
     scope = team.id if team is not None else ORG_SCOPE
     series = weekly_series(scopes=[scope], start=start, end=end)[scope]
-    answer["weeks"] = [rollup_as_api_dict(row) for row in series]
-    return answer
+    return replace(
+        window_metrics(team=team, start=start, end=end),
+        weeks=tuple(week_metrics(row) for row in series),
+    )
 
 
 def pending_recompute(*, team_ids: Sequence[int] | None) -> bool:
@@ -417,6 +482,22 @@ def last_computed_at(*, scopes: Sequence[int]) -> dict[int, dt.datetime | None]:
     return {scope: found.get(scope) for scope in scopes}
 
 
+@dataclass(frozen=True)
+class Freshness:
+    """How fresh a team's numbers are: when they were last computed, and whether a
+    recompute is still pending (a dirty bucket the worker has not processed yet)."""
+
+    computed_at: dt.datetime | None
+    pending: bool
+
+
+def team_freshness(*, team: Team) -> Freshness:
+    return Freshness(
+        computed_at=last_computed_at(scopes=[team.id])[team.id],
+        pending=pending_recompute(team_ids=[team.id]),
+    )
+
+
 def preset_window(weeks: int, *, today: dt.date | None = None) -> tuple[dt.date, dt.date]:
     """The current ISO week so far and the `weeks - 1` whole weeks before it.
 
@@ -427,9 +508,3 @@ def preset_window(weeks: int, *, today: dt.date | None = None) -> tuple[dt.date,
     today = today or timezone.localdate(timezone=org_tz())
     monday = today - dt.timedelta(days=today.weekday())
     return monday - dt.timedelta(weeks=weeks - 1), today + dt.timedelta(days=1)
-
-
-def current_week(*, today: dt.date | None = None) -> dt.date:
-    return week_start_of(
-        timezone.now() if today is None else dt.datetime.combine(today, dt.time(12), org_tz())
-    )

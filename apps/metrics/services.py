@@ -79,7 +79,7 @@ def windows_prewarm(*, team_ids: Sequence[int], today: dt.date | None = None) ->
     EXECDASH_ORG_PREWARM_SECONDS (default 300); in between, a request computes them. Off when
     EXECDASH_PREWARM_WINDOWS is False. Returns the number of windows computed.
     """
-    if not getattr(settings, "EXECDASH_PREWARM_WINDOWS", True):
+    if not settings.EXECDASH_PREWARM_WINDOWS:
         return 0
     from apps.metrics.selectors import (
         PRESET_WEEKS,
@@ -90,7 +90,7 @@ def windows_prewarm(*, team_ids: Sequence[int], today: dt.date | None = None) ->
     from apps.teams.models import Team
 
     teams = list(Team.objects.filter(id__in=list(team_ids)))
-    interval = int(getattr(settings, "EXECDASH_ORG_PREWARM_SECONDS", 300))
+    interval = settings.EXECDASH_ORG_PREWARM_SECONDS
     try:
         with_org = interval <= 0 or cache.add(ORG_PREWARM_KEY, "1", timeout=interval)
     except Exception:  # cache down: skip the organization, requests compute it

@@ -2,8 +2,8 @@
 
 The database does the arithmetic where the rows live: durations, week buckets and
 percentiles are computed inside the query. PostgreSQL has all of it built in; SQLite gets the
-same functions registered on every connection (apps/core/db.py calls `register_sqlite`),
-written to give bit-identical answers:
+same functions registered on every connection (the metrics app's `AppConfig.ready` calls
+`register_sqlite`), written to give bit-identical answers:
 
 - durations are integer microseconds (`MicrosBetween`), exact on both;
 - `Percentile` is PostgreSQL's `percentile_cont` and, on SQLite, a Python aggregate with the
@@ -121,34 +121,6 @@ class MicrosBetween(Func):
         start_sql, start_params = compiler.compile(self.source_expressions[1])
         return (
             f"execdash_micros_between({end_sql}, {start_sql})",
-            (*end_params, *start_params),
-        )
-
-
-class SecondsBetween(Func):
-    """`end - start` in seconds (double precision, microseconds included)."""
-
-    output_field = FloatField()
-    arity = 2
-
-    def __init__(self, end: Any, start: Any, **extra: Any) -> None:
-        end = F(end) if isinstance(end, str) else end
-        start = F(start) if isinstance(start, str) else start
-        super().__init__(end, start, **extra)
-
-    def as_postgresql(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
-        end_sql, end_params = compiler.compile(self.source_expressions[0])
-        start_sql, start_params = compiler.compile(self.source_expressions[1])
-        return (
-            f"(EXTRACT(EPOCH FROM ({end_sql}) - ({start_sql})))::double precision",
-            (*end_params, *start_params),
-        )
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
-        end_sql, end_params = compiler.compile(self.source_expressions[0])
-        start_sql, start_params = compiler.compile(self.source_expressions[1])
-        return (
-            f"(execdash_micros_between({end_sql}, {start_sql}) / 1000000.0)",
             (*end_params, *start_params),
         )
 

@@ -7,14 +7,17 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-from apps.incidents.forms import local_datetime_field
+from apps.core.forms import ListFilterForm, TeamRecordChoiceField, local_datetime_field
 from apps.incidents.models import Incident
 from apps.incidents.selectors import incident_choices
 from apps.releases.models import Release
 from apps.teams.models import Team
 
 
-class IncidentChoiceField(forms.ModelChoiceField):
+class IncidentChoiceField(TeamRecordChoiceField):
+    model = Incident
+    plural = "incidents"
+
     def label_from_instance(self, obj: Incident) -> str:  # type: ignore[override]
         started = timezone.localtime(obj.started_at).strftime("%d %b %Y %H:%M")
         return f"{obj.severity} · {obj.title} — began {started}"
@@ -54,11 +57,9 @@ class ReleaseForm(forms.Form):
     deployed_by = forms.CharField(max_length=150, required=False, help_text="A username or handle.")
     fixes_incident = IncidentChoiceField(
         label="Fixes incident",
-        queryset=Incident.objects.none(),
         required=False,
         empty_label="None",
         help_text="If this release fixed one of the team's incidents.",
-        error_messages={"invalid_choice": "Choose one of this team's incidents."},
     )
 
     def __init__(self, *args: Any, team: Team, **kwargs: Any) -> None:
@@ -90,13 +91,9 @@ class ReleaseLinkIncidentForm(forms.Form):
 
     incident = IncidentChoiceField(
         label="Incident it caused",
-        queryset=Incident.objects.none(),
         empty_label="Choose an incident…",
         help_text="Incidents of the team that began after this release was deployed.",
-        error_messages={
-            "required": "Choose the incident this release caused.",
-            "invalid_choice": "Choose one of this team's incidents.",
-        },
+        required_message="Choose the incident this release caused.",
     )
 
     def __init__(self, *args: Any, release: Release, **kwargs: Any) -> None:
@@ -106,19 +103,8 @@ class ReleaseLinkIncidentForm(forms.Form):
         )
 
 
-class ReleaseFilterForm(forms.Form):
+class ReleaseFilterForm(ListFilterForm):
     status = forms.ChoiceField(
         choices=[("", "Any status"), *Release.Status.choices], required=False
     )
-    service = forms.ChoiceField(choices=[("", "Any service")], required=False)
-
-    def __init__(self, *args: Any, services: list[str], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["service"].choices = [("", "Any service"), *((s, s) for s in services)]  # type: ignore[attr-defined]
-
-    def filters(self) -> dict[str, str]:
-        """The valid filters; a value that is not a choice is ignored rather than an error."""
-        self.is_valid()
-        return {
-            name: value for name in ("status", "service") if (value := self.cleaned_data.get(name))
-        }
+    field_order = ("status", "service")

@@ -5,14 +5,10 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
-
-class Source(models.TextChoices):
-    FORM = "form", "Web form"
-    API = "api", "API"
-    WEBHOOK = "webhook", "Webhook"
+from apps.core.records import Source, SourcedRecord, optional_link
 
 
-class Release(models.Model):
+class Release(SourcedRecord):
     class Status(models.TextChoices):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
@@ -28,32 +24,11 @@ class Release(models.Model):
     deployed_by = models.CharField(
         max_length=150, blank=True, help_text="Who deployed it (a username or handle)."
     )
-    fixes_incident = models.ForeignKey(
-        "incidents.Incident",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="fixed_by_releases",
-    )
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    source = models.CharField(max_length=16, choices=Source.choices, default=Source.FORM)
-    external_id = models.CharField(max_length=200, null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    fixes_incident = optional_link("incidents.Incident", related_name="fixed_by_releases")
+    recorded_by = optional_link(settings.AUTH_USER_MODEL, related_name="+")
 
-    class Meta:
+    class Meta(SourcedRecord.Meta):
         ordering = ["-deployed_at", "-id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["team", "source", "external_id"], name="release_external_id_unique"
-            ),
-        ]
         indexes = [
             models.Index(fields=["team", "deployed_at"], name="release_team_deployed_idx"),
             models.Index(fields=["deployed_at"], name="release_deployed_idx"),

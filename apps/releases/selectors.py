@@ -6,6 +6,8 @@ import datetime as dt
 
 from django.db.models import QuerySet, Subquery
 
+from apps.core.records import filter_given
+from apps.core.validation import RecordWarning
 from apps.incidents.models import Incident
 from apps.releases.models import Release
 from apps.teams.models import Team
@@ -18,11 +20,7 @@ def release_list(
 ) -> QuerySet[Release]:
     """The team's releases, newest first, optionally filtered."""
     qs = Release.objects.filter(team=team).select_related("team", "fixes_incident")
-    if status:
-        qs = qs.filter(status=status)
-    if service:
-        qs = qs.filter(service=service)
-    return qs.order_by("-deployed_at", "-id")
+    return filter_given(qs, status=status, service=service).order_by("-deployed_at", "-id")
 
 
 def release_services(*, team: Team) -> list[str]:
@@ -72,7 +70,48 @@ def release_caused_incidents(*, release: Release) -> QuerySet[Incident]:
 
 
 def lead_time_seconds(release: Release) -> float | None:
-    """First commit to deployment, in seconds; None when the first commit is unknown."""
-    if release.first_commit_at is None:
+    """First commit to deployment, in seconds; None when the first commit is unknown or not
+    before the deployment (then the release is left out of lead time: METRICS.md)."""
+    if release.first_commit_at is None or release.first_commit_at >= release.deployed_at:
         return None
-    return max((release.deployed_at - release.first_commit_at).total_seconds(), 0.0)
+    return (release.deployed_at - release.first_commit_at).total_seconds()
+
+
+LEAD_TIME_LEFT_OUT = (
+    "The first commit is not before the deployment (clock skew between CI runners, or a "
+    "rebased or cherry-picked commit?). The release counts in deployment frequency and "
+    "change failure rate; it is left out of lead time."
+)
+
+
+def release_imperfections(
+    *, deployed_at: dt.datetime | None, first_commit_at: dt.datetime | None
+) -> list[RecordWarning]:
+    """The flags of a release that is stored but imperfect (see apps.core.validation)."""
+    if deployed_at is not None and first_commit_at is not None and first_commit_at >= deployed_at:
+        return [RecordWarning("first_commit_at", LEAD_TIME_LEFT_OUT)]
+    return []
+
+
+def release_warnings(release: Release) -> list[RecordWarning]:
+    """The flags of a stored release, read from its row: what its page and the API's answer
+    say about it."""
+    return release_imperfections(
+        deployed_at=release.deployed_at, first_commit_at=release.first_commit_at
+    )
+
+
+def suggest_causing_release(
+    *, team: Team, started_at: dt.datetime, service: str = ""
+) -> Release | None:
+    """The latest release of the team (and service, if given) deployed in the 48 hours
+    before the incident started. Only a suggestion: never linked without the reporter's say.
+    """
+    qs = Release.objects.filter(
+        team=team,
+        deployed_at__lte=started_at,
+        deployed_at__gte=started_at - dt.timedelta(hours=48),
+    )
+    if service:
+        qs = qs.filter(service=service)
+    return qs.order_by("-deployed_at", "-id").first()

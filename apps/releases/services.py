@@ -5,13 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from apps.core.records import Ingested, Source, merged_fields, record_save, record_upsert
 from apps.core.timezones import week_start_of
+from apps.core.validation import Findings, RecordWarning
+from apps.incidents.models import Incident
+from apps.incidents.services import incident_update
 from apps.metrics.services import buckets_mark_dirty
-from apps.releases.models import Release, Source
+from apps.releases.models import Release
+from apps.releases.selectors import release_imperfections, release_warnings
 from apps.teams.models import Team
 
 RELEASE_FIELDS = (
@@ -24,39 +28,39 @@ RELEASE_FIELDS = (
     "deployed_by",
     "fixes_incident",
 )
+FUTURE_TOLERANCE = dt.timedelta(minutes=5)
+# Relations the service checks itself (same team), so the model check leaves them out.
+CHECKED_BY_SERVICE = ["team", "fixes_incident"]
 
 
-def release_validate(*, team: Team, data: dict[str, Any]) -> None:
-    """Raise ValidationError naming each bad field. `data` holds model field values."""
-    errors: dict[str, list[str]] = {}
+def release_validate(*, team: Team, data: dict[str, Any]) -> list[RecordWarning]:
+    """Raise ValidationError naming each field that cannot be stored truthfully; return the
+    flags of what is stored but imperfect. `data` holds model field values.
+    """
+    found = Findings()
     deployed_at: dt.datetime | None = data.get("deployed_at")
     first_commit_at: dt.datetime | None = data.get("first_commit_at")
-    for name in ("deployed_at", "first_commit_at"):
-        value = data.get(name)
-        if value is not None and timezone.is_naive(value):
-            errors.setdefault(name, []).append("Give a time zone offset, e.g. +01:00 or Z.")
-    if deployed_at is not None and deployed_at > timezone.now() + dt.timedelta(minutes=5):
-        errors.setdefault("deployed_at", []).append("A release cannot be deployed in the future.")
+    found.require_offsets(data, ("deployed_at", "first_commit_at"))
     if (
         deployed_at is not None
-        and first_commit_at is not None
-        and "deployed_at" not in errors
-        and "first_commit_at" not in errors
-        and first_commit_at > deployed_at
+        and found.ok("deployed_at")
+        and deployed_at > timezone.now() + FUTURE_TOLERANCE
     ):
-        errors.setdefault("first_commit_at", []).append(
-            "The first commit must come before the deployment."
-        )
+        found.refuse("deployed_at", "A release cannot be deployed in the future.")
+    if found.ok("deployed_at", "first_commit_at"):
+        # Stored, and left out of lead time only: losing the deployment would be worse.
+        for flag in release_imperfections(deployed_at=deployed_at, first_commit_at=first_commit_at):
+            found.flag(flag.field, flag.message)
+    change_count = data.get("change_count")
+    if change_count is not None and change_count < 0:
+        found.refuse("change_count", "Cannot be negative.")
     fixes = data.get("fixes_incident")
     if fixes is not None and fixes.team_id != team.id:
-        errors.setdefault("fixes_incident", []).append("Choose an incident of this team.")
+        found.refuse("fixes_incident", "Choose an incident of this team.")
     status = data.get("status")
     if status is not None and status not in Release.Status.values:
-        errors.setdefault("status", []).append(
-            f"Must be one of {', '.join(Release.Status.values)}."
-        )
-    if errors:
-        raise ValidationError(errors)
+        found.refuse("status", f"Must be one of {', '.join(Release.Status.values)}.")
+    return found.result()
 
 
 def _affected_weeks(release: Release) -> set[dt.date]:
@@ -87,26 +91,19 @@ def release_create(
     release = Release(
         team=team, source=source, external_id=external_id or None, recorded_by=recorded_by, **fields
     )
-    release.full_clean(
-        exclude=["team", "fixes_incident"], validate_unique=False, validate_constraints=False
-    )
-    release.save()
+    record_save(release, exclude=CHECKED_BY_SERVICE)
     buckets_mark_dirty(team_id=team.id, weeks=_affected_weeks(release))
     return release
 
 
 @transaction.atomic
 def release_update(*, release: Release, **fields: Any) -> Release:
-    merged = {name: getattr(release, name) for name in RELEASE_FIELDS}
-    merged.update(fields)
+    merged = merged_fields(release, RELEASE_FIELDS, fields)
     release_validate(team=release.team, data=merged)
     before = _affected_weeks(release)
     for name, value in fields.items():
         setattr(release, name, value)
-    release.full_clean(
-        exclude=["team", "fixes_incident"], validate_unique=False, validate_constraints=False
-    )
-    release.save()
+    record_save(release, exclude=CHECKED_BY_SERVICE)
     weeks = before | _affected_weeks(release)
     if "deployed_at" in fields:
         weeks |= _caused_incident_weeks(release)
@@ -119,17 +116,31 @@ def release_upsert(
     *, team: Team, source: str, external_id: str | None, **fields: Any
 ) -> tuple[Release, bool]:
     """Idempotent ingestion: the same (team, source, external_id) updates, never duplicates."""
-    if external_id:
-        existing = (
-            Release.objects.select_for_update()
-            .filter(team=team, source=source, external_id=external_id)
-            .first()
-        )
-        if existing is not None:
-            return release_update(release=existing, **fields), False
-    return release_create(team=team, source=source, external_id=external_id, **fields), True
+    return record_upsert(
+        model=Release,
+        team=team,
+        source=source,
+        external_id=external_id,
+        create=lambda: release_create(team=team, source=source, external_id=external_id, **fields),
+        update=lambda existing: release_update(release=existing, **fields),
+    )
+
+
+def release_ingest(
+    *, team: Team, source: str, external_id: str | None, **fields: Any
+) -> Ingested[Release]:
+    """`release_upsert`, answering with the release's flags too: for the API, webhooks and
+    CSV import, which tell the sender what was stored but is imperfect."""
+    release, created = release_upsert(team=team, source=source, external_id=external_id, **fields)
+    return Ingested(release, created, release_warnings(release))
 
 
 @transaction.atomic
 def release_set_status(*, release: Release, status: str) -> Release:
     return release_update(release=release, status=status)
+
+
+@transaction.atomic
+def release_link_incident(*, release: Release, incident: Incident) -> Incident:
+    """Name this release as the cause of one of its team's incidents (an incident write)."""
+    return incident_update(incident=incident, caused_by=release)

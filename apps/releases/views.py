@@ -6,19 +6,20 @@ Every view goes through `team_for_user` first: another team's release is a 404.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from apps.core.freshness import team_freshness
-from apps.core.http import is_fragment_request, redirect_after_post, team_for_poster
-from apps.core.permissions import can_post_for, team_for_user
-from apps.incidents.forms import apply_service_errors
-from apps.incidents.services import incident_update
-from apps.releases import selectors
+from apps.core.actions import button_action, form_action
+from apps.core.forms import apply_service_errors
+from apps.core.http import is_fragment_request, redirect_after_post
+from apps.core.lists import ListPage, filtered_list, one_or_404
+from apps.metrics.selectors import team_freshness
+from apps.releases import selectors, services
 from apps.releases.forms import (
     ReleaseFilterForm,
     ReleaseForm,
@@ -26,43 +27,15 @@ from apps.releases.forms import (
     ReleaseStatusForm,
 )
 from apps.releases.models import Release
-from apps.releases.services import release_create as create_release
-from apps.releases.services import release_set_status
 from apps.teams.models import Team
+from apps.teams.permissions import can_post_for, team_for_poster, team_for_user
 
-PAGE_SIZE = 25
-
-
-def _release(team: Team, pk: int) -> Release:
-    try:
-        return selectors.release_get(team=team, pk=pk)
-    except Release.DoesNotExist:
-        raise Http404("No such release") from None
+LIST = ListPage("releases", ReleaseFilterForm, selectors.release_services, selectors.release_list)
 
 
 @require_GET
 def release_list(request: HttpRequest, slug: str) -> HttpResponse:
-    team = team_for_user(request.user, slug)
-    # `embed=1`: the filters and rows as a panel inside the team page, which keeps its URL.
-    embedded = request.GET.get("embed") == "1"
-    filter_form = ReleaseFilterForm(
-        request.GET, services=selectors.release_services(team=team), auto_id="releases-%s"
-    )
-    filters = filter_form.filters()
-    page = Paginator(selectors.release_list(team=team, **filters), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
-    template = "releases/list.html"
-    if is_fragment_request(request):
-        template += "#panel" if embedded else "#rows"
-    context = {
-        "team": team,
-        "filter_form": filter_form,
-        "filtered": bool(filters),
-        "page": page,
-        "embedded": embedded,
-    }
-    return render(request, template, context)
+    return filtered_list(request, team=team_for_user(request.user, slug), spec=LIST)
 
 
 @require_http_methods(["GET", "POST"])
@@ -74,13 +47,15 @@ def release_create(request: HttpRequest, slug: str) -> HttpResponse:
         form = ReleaseForm(request.POST, team=team)
         if form.is_valid():
             try:
-                release = create_release(
+                release = services.release_create(
                     team=team, recorded_by=request.user, **form.service_kwargs()
                 )
             except ValidationError as exc:
                 apply_service_errors(form, exc)
             else:
                 messages.success(request, f"Release {release} recorded.")
+                for flag in selectors.release_warnings(release):
+                    messages.warning(request, flag.message)
                 return redirect_after_post(request, release.get_absolute_url())
     template = "releases/form.html#form" if is_fragment_request(request) else "releases/form.html"
     return render(
@@ -88,6 +63,10 @@ def release_create(request: HttpRequest, slug: str) -> HttpResponse:
         template,
         {"team": team, "form": form, "services": selectors.release_services(team=team)},
     )
+
+
+def _release(team: Team, pk: int) -> Release:
+    return one_or_404(selectors.release_get, team=team, pk=pk)
 
 
 def _render_detail(
@@ -104,6 +83,7 @@ def _render_detail(
             "team": team,
             "release": release,
             "lead_time": selectors.lead_time_seconds(release),
+            "warnings": selectors.release_warnings(release),
             "caused_incidents": selectors.release_caused_incidents(release=release),
             "link_form": link_form or ReleaseLinkIncidentForm(release=release),
             "other_statuses": [
@@ -130,14 +110,13 @@ def release_status(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "Choose succeeded, failed or rolled back.")
         return redirect_after_post(request, release.get_absolute_url())
-    try:
-        release_set_status(release=release, status=form.cleaned_data["status"])
-    except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
-    else:
-        messages.success(request, f"Release marked {release.get_status_display().lower()}.")
-    return redirect_after_post(request, release.get_absolute_url())
+    status = form.cleaned_data["status"]
+    return button_action(
+        request,
+        action=lambda: services.release_set_status(release=release, status=status),
+        done=f"Release marked {Release.Status(status).label.lower()}.",
+        back_to=release.get_absolute_url(),
+    )
 
 
 @require_POST
@@ -146,15 +125,17 @@ def release_link_incident(request: HttpRequest, slug: str, pk: int) -> HttpRespo
     team = team_for_poster(request, slug)
     release = _release(team, pk)
     form = ReleaseLinkIncidentForm(request.POST, release=release)
-    if form.is_valid():
-        incident = form.cleaned_data["incident"]
-        try:
-            incident_update(incident=incident, caused_by=release)
-        except ValidationError as exc:
-            apply_service_errors(form, exc, rename={"caused_by": "incident"})
-        else:
-            messages.success(
-                request, f"Incident “{incident.title}” now names this release as its cause."
-            )
-            return redirect_after_post(request, release.get_absolute_url())
-    return _render_detail(request, team, release, link_form=form)
+
+    def link(cleaned: dict[str, Any]) -> str:
+        incident = cleaned["incident"]
+        services.release_link_incident(release=release, incident=incident)
+        return f"Incident “{incident.title}” now names this release as its cause."
+
+    done = form_action(
+        request,
+        form,
+        action=link,
+        back_to=release.get_absolute_url(),
+        rename={"caused_by": "incident"},
+    )
+    return done or _render_detail(request, team, release, link_form=form)

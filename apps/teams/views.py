@@ -25,16 +25,16 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
-from apps.core.context_processors import NAV_TEAMS
-from apps.core.permissions import is_org_admin, team_for_user, visible_teams
 from apps.core.templatetags.formatting import format_ago
 from apps.core.timezones import org_tz
 from apps.focus.models import FocusPeriod
 from apps.metrics.formulas import DORA_LEVELS, MIN_SAMPLES_FOR_LEVEL
 from apps.teams import selectors
 from apps.teams.compression import deflate_part, gzip_parts
+from apps.teams.context_processors import NAV_TEAMS
 from apps.teams.forms import DateRangeForm
 from apps.teams.models import Team
+from apps.teams.permissions import is_org_admin, team_for_user, visible_teams
 
 TEAM_CACHE_SECONDS = 600
 # The overview shows this many team cards, most in need of attention first; the rest are

@@ -7,7 +7,9 @@ import datetime as dt
 import pytest
 
 from apps.core.timezones import local_midnight
-from apps.focus.evaluation import (
+from apps.focus.evaluation import evaluation_windows, focus_evaluate
+from apps.focus.models import FocusKind
+from apps.focus.statistics import (
     IMPROVED,
     NO_CLEAR_CHANGE,
     NOT_ENOUGH_DATA,
@@ -17,11 +19,8 @@ from apps.focus.evaluation import (
     compare_proportions,
     compare_values,
     compare_weekly_rates,
-    evaluation_windows,
-    focus_evaluate,
     overall_verdict,
 )
-from apps.focus.models import FocusKind
 from tests.factories import FocusPeriodFactory, IncidentFactory, ReleaseFactory, focus_kind
 
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from apps.focus.models import FocusPeriod
 from tests.api.conftest import assert_error
@@ -88,7 +90,7 @@ def test_list_is_scoped_and_evaluated(team_api, admin_api, team, other_team) -> 
     FocusPeriodFactory(team=team, starts_on=dt.date(2025, 1, 6), ends_on=dt.date(2025, 2, 2))
     FocusPeriodFactory(team=team, starts_on=dt.date(2025, 2, 3), ends_on=None)
     FocusPeriodFactory(team=other_team, starts_on=dt.date(2025, 1, 6), ends_on=None)
-    body = team_api.get("/focus-periods").json()
+    body = team_api.get("/focus-periods").json()["items"]
     assert [p["starts_on"] for p in body] == ["2025-02-03", "2025-01-06"]  # newest first
     for period in body:
         assert period["evaluation"]["verdict"] in {
@@ -98,9 +100,39 @@ def test_list_is_scoped_and_evaluated(team_api, admin_api, team, other_team) -> 
             "not_enough_data",
         }
         assert isinstance(period["evaluation"]["metrics"], list)
-    assert len(admin_api.get("/focus-periods").json()) == 3
-    assert [p["team"] for p in admin_api.get("/focus-periods", team="search").json()] == [
+    assert admin_api.get("/focus-periods").json()["count"] == 3
+    assert [p["team"] for p in admin_api.get("/focus-periods", team="search").json()["items"]] == [
         "search",
     ]
     assert_error(team_api.get("/focus-periods", team="search"), 404, "team")
     assert_error(admin_api.get("/focus-periods", team="nope"), 400, "team")
+
+
+def test_list_is_paged(admin_api, team, other_team) -> None:
+    for team_ in (team, other_team):
+        for month in (1, 3, 5):
+            FocusPeriodFactory(
+                team=team_,
+                starts_on=dt.date(2025, month, 6),
+                ends_on=dt.date(2025, month + 1, 2),
+            )
+    first = admin_api.get("/focus-periods", limit=4).json()
+    assert (first["count"], first["limit"], first["offset"]) == (6, 4, 0)
+    second = admin_api.get("/focus-periods", limit=4, offset=4).json()
+    assert len(first["items"]) == 4
+    assert len(second["items"]) == 2
+    everything = admin_api.get("/focus-periods").json()["items"]
+    assert first["items"] + second["items"] == everything
+    assert_error(admin_api.get("/focus-periods", limit=0), 422, "limit")
+
+
+def test_periods_with_the_same_windows_are_evaluated_together(admin_api) -> None:
+    for _ in range(3):
+        FocusPeriodFactory(starts_on=dt.date(2025, 7, 7), ends_on=dt.date(2025, 8, 3))
+    admin_api.get("/focus-periods", limit=1)  # the token's first use is recorded once
+    queries = []
+    for limit in (1, 3):
+        with CaptureQueriesContext(connection) as captured:
+            assert len(admin_api.get("/focus-periods", limit=limit).json()["items"]) == limit
+        queries.append(len(captured))
+    assert queries[0] == queries[1]

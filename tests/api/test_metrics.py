@@ -75,7 +75,7 @@ def history(team, other_team) -> None:
 
 
 def _expected(team, start: dt.date, end: dt.date) -> dict:
-    from apps.metrics.selectors import api_metrics
+    from tests.metrics.answers import api_metrics
 
     return json.loads(
         json.dumps(api_metrics(team=team, start=start, end=end), cls=DjangoJSONEncoder)

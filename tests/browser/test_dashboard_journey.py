@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from apps.demo.seeding import seed_demo
 from apps.metrics.rollups import rollups_recompute_all
-from apps.teams.demo import seed_demo
 from apps.teams.models import Membership, Team
 from tests.browser.conftest import assert_clean, screenshot
 from tests.factories import MembershipFactory, UserFactory

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from apps.core.context_processors import NAV_TEAMS
+from apps.teams.context_processors import NAV_TEAMS
 from apps.teams.views import OVERVIEW_FIRST_CARDS
 from tests.browser.conftest import assert_clean, screenshot
 from tests.factories import AdminFactory

@@ -6,7 +6,8 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.http import Http404
 
-from apps.core.permissions import (
+from apps.teams.models import Membership
+from apps.teams.permissions import (
     can_manage,
     can_post_for,
     is_org_admin,
@@ -14,7 +15,6 @@ from apps.core.permissions import (
     team_for_user,
     visible_teams,
 )
-from apps.teams.models import Membership
 from tests.factories import AdminFactory, MembershipFactory, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -40,8 +40,8 @@ def process_env(**extra: str) -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="execdash.settings",
         EXECDASH_RECOMPUTE_DELAY_SECONDS="0.2",
         PYTHONUNBUFFERED="1",
-        **extra,
     )
+    env.update(extra)
     return env
 
 
@@ -71,8 +71,9 @@ def wait_until(check: Callable[[], Any], timeout: float, interval: float = 0.1) 
 
 
 class Worker:
-    def __init__(self, log: Path) -> None:
+    def __init__(self, log: Path, env: dict[str, str] | None = None) -> None:
         self.log = log
+        self.env = env
         self.name = f"execdash-test-{uuid.uuid4().hex[:8]}@localhost"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -101,7 +102,7 @@ class Worker:
                     "--without-mingle",
                 ],
                 cwd=ROOT,
-                env=process_env(),
+                env=self.env or process_env(),
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,

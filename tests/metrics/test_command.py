@@ -8,7 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from apps.metrics.models import ORG_SCOPE, DirtyBucket, RecomputeRun, WeeklyRollup
-from apps.metrics.rollups import versions_bump
+from apps.metrics.rollup_rows import versions_bump
 from apps.metrics.selectors import window_metrics
 from apps.metrics.services import buckets_mark_dirty
 from tests.factories import ReleaseFactory

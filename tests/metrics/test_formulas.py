@@ -6,8 +6,6 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from apps.metrics.formulas import (
     DAY,
@@ -16,7 +14,6 @@ from apps.metrics.formulas import (
     WEEK,
     Stats,
     bus_factor_of,
-    bus_factor_people,
     change_failure_rate,
     deployment_frequency,
     level_for,
@@ -25,7 +22,6 @@ from apps.metrics.formulas import (
     percentile,
     rework_rate,
     round_duration,
-    team_bus_factor,
 )
 
 
@@ -105,12 +101,6 @@ def test_bus_factor_smallest_group_doing_half_the_work():
 def test_bus_factor_ties_are_broken_by_name():
     work = {"zoe": 3, "bob": 3, "ann": 3, "cat": 1}
     assert bus_factor_of(work) == 2
-    assert bus_factor_people(work) == ["ann", "bob"]
-
-
-def test_team_bus_factor_is_the_lowest_over_services():
-    assert team_bus_factor({"api": {"ann": 2, "bob": 2, "cat": 1}, "web": {"dan": 5}}) == 1
-    assert team_bus_factor({"api": {}, "web": {}}) is None
 
 
 def test_outcome_progress_either_direction():
@@ -181,28 +171,6 @@ def test_levels_for_a_window_use_median_and_release_count():
         "change_failure_rate": "low",
         "time_to_restore": "high",
     }
-
-
-def test_merged_samples_give_the_statistics_of_all_values():
-    """Team medians do not add up; the organization's come from the teams' samples merged.
-    Teams' medians 200 s and 1000 s (and a team with none); the four values' median is 250 s."""
-    micros = 1_000_000
-    groups = [[100 * micros, 200 * micros, 300 * micros], [1000 * micros], []]
-    merged = Stats.of_merged_micros(groups)
-    assert merged == Stats(median=250.0, mean=400.0, p90=790.0, n=4)  # 300 + 0.7 * 700
-    assert merged == Stats.of_micros([v for group in groups for v in group])
-    assert Stats.of_merged_micros([]) == Stats.empty()
-    assert Stats.of_merged_micros([[], []]) == Stats.empty()
-
-
-@given(
-    st.lists(
-        st.lists(st.integers(0, 2**53), max_size=12).map(sorted),
-        max_size=6,
-    )
-)
-def test_merged_samples_equal_the_samples_taken_together(groups):
-    assert Stats.of_merged_micros(groups) == Stats.of_micros(v for g in groups for v in g)
 
 
 def test_array_statistics_equal_the_list_ones_and_sum_exactly_past_64_bits():

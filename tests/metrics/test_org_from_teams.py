@@ -41,10 +41,11 @@ from apps.metrics.rollups import (
     rollups_recompute_all,
     rollups_recompute_org,
 )
-from apps.metrics.selectors import rollup_as_api_dict, window_metrics
+from apps.metrics.selectors import window_metrics
 from apps.metrics.services import buckets_mark_dirty
 from tests.factories import IncidentFactory, ReleaseFactory, TeamFactory
 from tests.metrics import reference
+from tests.metrics.answers import as_api_dict, rollup_as_api_dict
 from tests.metrics.handmade import at
 from tests.metrics.test_property import BASE, incident_st, load, release_st
 
@@ -61,7 +62,7 @@ def week_dict(row: WeeklyRollup) -> dict:
 
 
 def exact_week(week: dt.date) -> dict:
-    data = window_metrics(team=None, start=week, end=week + dt.timedelta(days=7)).as_api_dict()
+    data = as_api_dict(window_metrics(team=None, start=week, end=week + dt.timedelta(days=7)))
     for name in ("team", "start", "end", "computed_at"):
         del data[name]
     return data

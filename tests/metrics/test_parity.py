@@ -21,10 +21,10 @@ from django.db import connection
 from apps.core.timezones import org_tz
 from apps.incidents.models import Incident
 from apps.metrics.rollups import rollups_recompute_all
-from apps.metrics.selectors import api_metrics
 from apps.releases.models import Release
 from tests.factories import TeamFactory
 from tests.metrics import handmade, reference
+from tests.metrics.answers import api_metrics
 from tests.metrics.handmade import END, ORGANIZATION, PAYMENTS, START, without_freshness
 
 GOLDEN = Path(__file__).with_name("golden.json")

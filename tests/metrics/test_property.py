@@ -14,10 +14,11 @@ from apps.core.timezones import org_tz
 from apps.incidents.models import Incident
 from apps.metrics.models import ORG_SCOPE, WeeklyRollup
 from apps.metrics.rollups import rollups_recompute_all
-from apps.metrics.selectors import rollup_as_api_dict, window_metrics
+from apps.metrics.selectors import window_metrics
 from apps.releases.models import Release
 from apps.teams.models import Team
 from tests.metrics import reference
+from tests.metrics.answers import as_api_dict, rollup_as_api_dict
 
 BASE = dt.datetime(2026, 2, 23, tzinfo=dt.UTC)  # a Monday
 SPAN_MICROS = 28 * 86_400 * 1_000_000
@@ -128,7 +129,7 @@ def test_database_path_equals_the_pure_module(settings, data):
         for r in releases:
             r.refresh_from_db()
         for scope_team, team_ids in ((teams[0], {teams[0].id}), (None, None)):
-            got = window_metrics(team=scope_team, start=start, end=end).as_api_dict()
+            got = as_api_dict(window_metrics(team=scope_team, start=start, end=end))
             del got["team"], got["computed_at"]
             expected = reference.window(
                 releases=releases,

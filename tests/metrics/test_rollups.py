@@ -17,12 +17,13 @@ from apps.metrics.rollups import (
     rollups_recompute,
     rollups_recompute_all,
 )
-from apps.metrics.selectors import rollup_as_api_dict, weekly_series, window_metrics
+from apps.metrics.selectors import weekly_series, window_metrics
 from apps.metrics.services import buckets_mark_dirty
 from apps.metrics.tasks import process_dirty_buckets
 from apps.releases.services import release_create, release_update
 from tests.factories import IncidentFactory, ReleaseFactory, TeamFactory
 from tests.metrics import handmade
+from tests.metrics.answers import as_api_dict, rollup_as_api_dict
 from tests.metrics.handmade import at
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +39,7 @@ def rows(scope=None):
 
 
 def as_week_dict(answer):
-    data = answer.as_api_dict()
+    data = as_api_dict(answer)
     for name in ("team", "start", "end", "computed_at"):
         del data[name]
     return data

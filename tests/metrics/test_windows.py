@@ -9,14 +9,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from apps.metrics.models import ScopeVersion, WindowSnapshot
-from apps.metrics.rollups import versions_bump
-from apps.metrics.selectors import (
-    api_metrics,
-    window_metrics,
-    window_metrics_for_teams,
-)
+from apps.metrics.rollup_rows import versions_bump
+from apps.metrics.selectors import window_metrics, window_metrics_for_teams
 from tests.factories import IncidentFactory, ReleaseFactory, TeamFactory
 from tests.metrics import handmade
+from tests.metrics.answers import api_metrics, as_api_dict
 from tests.metrics.handmade import END, ORGANIZATION, PAYMENTS, START, at, without_freshness
 
 pytestmark = pytest.mark.django_db
@@ -28,12 +25,12 @@ def history():
 
 
 def test_team_window_matches_hand_computed_numbers(history):
-    answer = window_metrics(team=history["payments"], start=START, end=END).as_api_dict()
+    answer = as_api_dict(window_metrics(team=history["payments"], start=START, end=END))
     assert without_freshness(answer) == PAYMENTS
 
 
 def test_organization_window_matches_hand_computed_numbers(history):
-    answer = window_metrics(team=None, start=START, end=END).as_api_dict()
+    answer = as_api_dict(window_metrics(team=None, start=START, end=END))
     assert without_freshness(answer) == ORGANIZATION
 
 
@@ -52,7 +49,7 @@ def test_boundaries_are_exact_to_the_second(history):
 
 def test_empty_window_is_null_not_zero():
     team = TeamFactory()
-    answer = window_metrics(team=team, start=START, end=END).as_api_dict()
+    answer = as_api_dict(window_metrics(team=team, start=START, end=END))
     empty = {"median": None, "mean": None, "p90": None, "n": 0}
     assert answer["deployments"] == 0
     assert answer["change_failure_rate"] is None
@@ -129,7 +126,7 @@ def test_window_metrics_for_teams_in_constant_queries(history):
     with CaptureQueriesContext(connection) as first:
         answers = window_metrics_for_teams(teams=teams, start=START, end=END)
     assert len(first.captured_queries) <= 6
-    assert without_freshness(answers[history["payments"].id].as_api_dict()) == PAYMENTS
+    assert without_freshness(as_api_dict(answers[history["payments"].id])) == PAYMENTS
     assert answers[history["search"].id].deployments == 1
     assert answers[teams[-1].id].deployments == 0
     with CaptureQueriesContext(connection) as cached:

@@ -198,11 +198,6 @@ def test_a_good_form_lands_on_the_release_page(people, member_client, headers) -
             "deployed_at",
             "A release cannot be deployed in the future.",
         ),
-        (
-            {"first_commit_at": local(timezone.now())},
-            "first_commit_at",
-            "The first commit must come before the deployment.",
-        ),
         ({"change_count": "-3"}, "change_count", "Cannot be negative."),
         ({"change_count": "many"}, "change_count", "Enter a whole number."),
         ({"status": "exploded"}, "status", None),

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from apps.core.context_processors import NAV_TEAMS
 from apps.incidents.models import Incident
+from apps.teams.context_processors import NAV_TEAMS
 from apps.teams.views import OVERVIEW_FIRST_CARDS
 from tests.factories import MembershipFactory, TeamFactory
 from tests.teams.conftest import large_org, open_incident

@@ -4,10 +4,16 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import IntegrityError
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
+from ninja import Status
 
+from apps.api.auth import team_for_token, token_of
 from apps.api.errors import ApiError
-from apps.api.schemas import WindowQuery
+from apps.api.schemas import Error, WindowQuery
+
+READ_ERRORS = {400: Error, 401: Error, 404: Error, 422: Error}
+WRITE_ERRORS = {**READ_ERRORS, 409: Error}
 
 
 def check_window(filters: WindowQuery) -> None:
@@ -22,12 +28,35 @@ def check_window(filters: WindowQuery) -> None:
 def page_of(qs: QuerySet[Any], filters: WindowQuery) -> dict[str, Any]:
     """One page of `qs` with the total count of rows matching the filters."""
     check_window(filters)
+    return paged(qs, limit=filters.limit, offset=filters.offset)
+
+
+def paged(qs: QuerySet[Any], *, limit: int, offset: int) -> dict[str, Any]:
+    """Rows `offset` to `offset + limit` of `qs`, with the total count: a list's answer."""
     return {
         "count": qs.count(),
-        "limit": filters.limit,
-        "offset": filters.offset,
-        "items": list(qs[filters.offset : filters.offset + filters.limit]),
+        "limit": limit,
+        "offset": offset,
+        "items": list(qs[offset : offset + limit]),
     }
+
+
+def window_page(
+    request: HttpRequest, filters: WindowQuery, rows: Callable[..., QuerySet[Any]]
+) -> dict[str, Any]:
+    """One page of `rows(team=, start=, end=)` for the token: its team's, or with an
+    organization token and no `team`, every team's."""
+    team = team_for_token(token_of(request), filters.team, unknown_status=400, required=False)
+    return page_of(rows(team=team, start=filters.start, end=filters.end), filters)
+
+
+def upsert_answer[M: Model](
+    write: Callable[[], tuple[M, bool]], answer_rows: QuerySet[M]
+) -> Status[M]:
+    """Run an idempotent upsert: 201 with a new row, 200 with one updated, read back
+    through `answer_rows` (the relations the answer shows)."""
+    row, created = upsert_retrying(write)
+    return Status(201 if created else 200, answer_rows.get(pk=row.pk))
 
 
 def upsert_retrying[T](write: Callable[[], T]) -> T:

@@ -1,24 +1,35 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from ninja import Query, Router, Schema, Status
-from pydantic import Field
+from ninja import Query, Router, Status
 
 from apps.api.auth import require_admin, team_for_token, token_of
 from apps.api.errors import ApiError, Conflict
-from apps.api.schemas import Error, FocusPeriodIn, FocusPeriodOut, TeamSlug
+from apps.api.routes.common import paged
+from apps.api.schemas import (
+    Error,
+    EvaluatedPeriod,
+    FocusPeriodIn,
+    FocusPeriodOut,
+    FocusPeriodPage,
+    PageQuery,
+    TeamSlug,
+    team_filter,
+)
+from apps.focus.evaluation import focus_evaluate_many
 from apps.focus.models import FocusKind, FocusPeriod
 from apps.focus.services import FocusOverlapError, focus_period_create
 
 router = Router(tags=["focus periods"])
 
 
-class FocusQuery(Schema):
-    team: TeamSlug | None = Field(
-        None,
-        description="A team's slug. Omitted: a team token gets its team's periods, an "
-        "organization token every team's.",
+class FocusQuery(PageQuery):
+    team: TeamSlug | None = team_filter(
+        "a team token gets its team's periods, an organization token every team's."
     )
 
 
@@ -26,19 +37,30 @@ def _periods() -> QuerySet[FocusPeriod]:
     return FocusPeriod.objects.select_related("team", "kind", "aligned_by")
 
 
+def evaluated(periods: Sequence[FocusPeriod]) -> list[EvaluatedPeriod]:
+    """The periods with their evaluations, computed together (`focus_evaluate_many`)."""
+    evaluations = focus_evaluate_many(periods)
+    return [EvaluatedPeriod(period, evaluations[period.pk]) for period in periods]
+
+
 @router.get(
     "/focus-periods",
-    response={200: list[FocusPeriodOut], 400: Error, 401: Error, 404: Error, 422: Error},
+    response={200: FocusPeriodPage, 400: Error, 401: Error, 404: Error, 422: Error},
     summary="Focus periods with their status and whether the focus worked",
 )
-def list_focus_periods(request: HttpRequest, query: Query[FocusQuery]) -> list[FocusPeriod]:
+def list_focus_periods(request: HttpRequest, query: Query[FocusQuery]) -> dict[str, Any]:
     """Each period with its "did it work" evaluation (METRICS.md): the metrics of its kind
-    during the period against the equally long window just before it."""
+    during the period against the equally long window just before it. By team, newest
+    first, a page at a time (`limit`, `offset`); only the page's periods are evaluated."""
     team = team_for_token(token_of(request), query.team, unknown_status=400, required=False)
     qs = _periods()
     if team is not None:
         qs = qs.filter(team=team)
-    return list(qs.order_by("team__name", "-starts_on", "-id"))
+    page = paged(
+        qs.order_by("team__name", "-starts_on", "-id"), limit=query.limit, offset=query.offset
+    )
+    page["items"] = evaluated(page["items"])
+    return page
 
 
 @router.post(
@@ -46,7 +68,7 @@ def list_focus_periods(request: HttpRequest, query: Query[FocusQuery]) -> list[F
     response={201: FocusPeriodOut, 400: Error, 401: Error, 403: Error, 409: Error, 422: Error},
     summary="Declare a focus period (organization token)",
 )
-def create_focus_period(request: HttpRequest, payload: FocusPeriodIn) -> Status[FocusPeriod]:
+def create_focus_period(request: HttpRequest, payload: FocusPeriodIn) -> Status[EvaluatedPeriod]:
     """201 with the period (status `proposed`). A period overlapping another of the same
     team is a 409 naming the one it overlaps."""
     token = token_of(request)
@@ -63,15 +85,8 @@ def create_focus_period(request: HttpRequest, payload: FocusPeriodIn) -> Status[
         )
     try:
         period = focus_period_create(
-            team=team,
-            kind=kind,
-            starts_on=payload.starts_on,
-            ends_on=payload.ends_on,
-            rationale=payload.rationale,
-            revisit_on=payload.revisit_on,
-            tradeoff=payload.tradeoff,
-            success_signals=[s.model_dump() for s in payload.success_signals],
+            team=team, kind=kind, **payload.model_dump(exclude={"team", "kind"})
         )
     except FocusOverlapError as exc:
         raise Conflict(exc.message_dict) from exc
-    return Status(201, _periods().get(pk=period.pk))
+    return Status(201, evaluated([_periods().get(pk=period.pk)])[0])

@@ -7,16 +7,14 @@ from ninja import Query, Router, Status
 
 from apps.api.auth import team_for_token, token_of
 from apps.api.errors import ApiError
-from apps.api.routes.common import page_of, upsert_retrying
-from apps.api.schemas import Error, IncidentIn, IncidentOut, IncidentPage, WindowQuery
+from apps.api.routes.common import READ_ERRORS, WRITE_ERRORS, upsert_answer, window_page
+from apps.api.schemas import IncidentIn, IncidentOut, IncidentPage, WindowQuery
 from apps.api.selectors import incidents_list, release_by_ref
 from apps.incidents.models import Incident
 from apps.incidents.services import incident_upsert
 from apps.releases.models import Source
 
 router = Router(tags=["incidents"])
-
-WRITE_ERRORS = {400: Error, 401: Error, 404: Error, 409: Error, 422: Error}
 
 
 def _cause_fields(payload: IncidentIn, team: Any, existing: Incident | None) -> dict[str, Any]:
@@ -84,20 +82,18 @@ def post_incident(request: HttpRequest, payload: IncidentIn) -> Status[Incident]
         if name in sent:
             fields[name] = getattr(payload, name) or ""
     fields.update(_cause_fields(payload, team, existing))
-    incident, created = upsert_retrying(
-        lambda: incident_upsert(team=team, source=Source.API, external_id=external_id, **fields)
+    return upsert_answer(
+        lambda: incident_upsert(team=team, source=Source.API, external_id=external_id, **fields),
+        Incident.objects.select_related("team", "caused_by"),
     )
-    incident = Incident.objects.select_related("team", "caused_by").get(pk=incident.pk)
-    return Status(201 if created else 200, incident)
 
 
 @router.get(
     "/incidents",
-    response={200: IncidentPage, 400: Error, 401: Error, 404: Error, 422: Error},
+    response={200: IncidentPage, **READ_ERRORS},
     summary="Incidents that started in a window, newest first",
 )
 def list_incidents(request: HttpRequest, filters: Query[WindowQuery]) -> dict[str, Any]:
     """Incidents that started in `[start, end)` (dates in the organization's time zone).
     Without `team`, an organization token lists every team's incidents."""
-    team = team_for_token(token_of(request), filters.team, unknown_status=400, required=False)
-    return page_of(incidents_list(team=team, start=filters.start, end=filters.end), filters)
+    return window_page(request, filters, incidents_list)

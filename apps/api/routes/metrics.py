@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from django.http import HttpRequest
 from django.utils import timezone
@@ -11,7 +10,7 @@ from apps.api.auth import team_for_token, token_of
 from apps.api.errors import ApiError
 from apps.api.schemas import Error, MetricsOut, MetricsQuery
 from apps.core.timezones import org_tz
-from apps.metrics.selectors import api_metrics
+from apps.metrics.selectors import WindowMetrics, window_metrics_with_weeks
 
 router = Router(tags=["metrics"])
 
@@ -45,11 +44,11 @@ def metrics_window(start: dt.date | None, end: dt.date | None) -> tuple[dt.date,
     response={200: MetricsOut, 400: Error, 401: Error, 404: Error, 422: Error},
     summary="The metrics of a window (METRICS.md), with its weeks",
 )
-def get_metrics(request: HttpRequest, query: Query[MetricsQuery]) -> dict[str, Any]:
+def get_metrics(request: HttpRequest, query: Query[MetricsQuery]) -> WindowMetrics:
     """Every metric of METRICS.md over `[start, end)` (dates in the organization's time
     zone), exact for any window, with the window's ISO weeks in `weeks`. Without `team`,
     an organization token gets the whole organization; a team token its own team.
     `computed_at` says how fresh the answer is."""
     team = team_for_token(token_of(request), query.team, unknown_status=400, required=False)
     start, end = metrics_window(query.start, query.end)
-    return api_metrics(team=team, start=start, end=end)
+    return window_metrics_with_weeks(team=team, start=start, end=end)

@@ -3,7 +3,6 @@ from __future__ import annotations
 from django.db.models import F, Prefetch, QuerySet
 from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
-from pydantic import Field
 
 from apps.api.auth import require_admin, team_for_token, token_of
 from apps.api.errors import ApiError
@@ -14,6 +13,7 @@ from apps.api.schemas import (
     OutcomeIn,
     OutcomeOut,
     TeamSlug,
+    team_filter,
 )
 from apps.outcomes.models import Outcome, OutcomeMeasurement
 from apps.outcomes.services import outcome_create, outcome_measurement_record
@@ -22,10 +22,9 @@ router = Router(tags=["outcomes"])
 
 
 class OutcomeQuery(Schema):
-    team: TeamSlug | None = Field(
-        None,
-        description="A team's slug. Omitted: a team token gets its team's outcomes, an "
-        "organization token every outcome (the organization's and every team's).",
+    team: TeamSlug | None = team_filter(
+        "a team token gets its team's outcomes, an organization token every outcome (the "
+        "organization's and every team's)."
     )
 
 
@@ -49,14 +48,7 @@ def create_outcome(request: HttpRequest, payload: OutcomeIn) -> Status[Outcome]:
         team = None
     else:
         team = team_for_token(token, payload.team)
-    outcome = outcome_create(
-        team=team,
-        name=payload.name,
-        unit=payload.unit,
-        direction=payload.direction,
-        baseline=payload.baseline,
-        target=payload.target,
-    )
+    outcome = outcome_create(team=team, **payload.model_dump(exclude={"team"}))
     return Status(201, _with_measurements(Outcome.objects.all()).get(pk=outcome.pk))
 
 

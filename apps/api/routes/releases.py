@@ -8,15 +8,13 @@ from ninja import Query, Router, Status
 
 from apps.api.auth import team_for_token, token_of
 from apps.api.errors import ApiError
-from apps.api.routes.common import page_of, upsert_retrying
-from apps.api.schemas import Error, ReleaseIn, ReleaseOut, ReleasePage, WindowQuery
+from apps.api.routes.common import READ_ERRORS, WRITE_ERRORS, upsert_answer, window_page
+from apps.api.schemas import ReleaseIn, ReleaseOut, ReleasePage, WindowQuery
 from apps.api.selectors import incident_by_ref, releases_list
 from apps.releases.models import Release, Source
 from apps.releases.services import release_upsert
 
 router = Router(tags=["releases"])
-
-WRITE_ERRORS = {400: Error, 401: Error, 404: Error, 409: Error, 422: Error}
 
 
 @router.post(
@@ -58,24 +56,20 @@ def post_release(request: HttpRequest, payload: ReleaseIn) -> Status[Release]:
                 )
             fields["fixes_incident"] = incident
     external_id = (payload.external_id or "").strip() or None
-    release, created = upsert_retrying(
-        lambda: release_upsert(team=team, source=Source.API, external_id=external_id, **fields)
+    return upsert_answer(
+        lambda: release_upsert(team=team, source=Source.API, external_id=external_id, **fields),
+        Release.objects.select_related("team", "fixes_incident").annotate(
+            caused_incident_count=Count("caused_incidents")
+        ),
     )
-    release = (
-        Release.objects.select_related("team", "fixes_incident")
-        .annotate(caused_incident_count=Count("caused_incidents"))
-        .get(pk=release.pk)
-    )
-    return Status(201 if created else 200, release)
 
 
 @router.get(
     "/releases",
-    response={200: ReleasePage, 400: Error, 401: Error, 404: Error, 422: Error},
+    response={200: ReleasePage, **READ_ERRORS},
     summary="Releases deployed in a window, newest first",
 )
 def list_releases(request: HttpRequest, filters: Query[WindowQuery]) -> dict[str, Any]:
     """Releases deployed in `[start, end)` (dates in the organization's time zone).
     Without `team`, an organization token lists every team's releases."""
-    team = team_for_token(token_of(request), filters.team, unknown_status=400, required=False)
-    return page_of(releases_list(team=team, start=filters.start, end=filters.end), filters)
+    return window_page(request, filters, releases_list)

@@ -7,8 +7,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from apps.demo.organization import DEMO_PASSWORD, PROFILES
+from apps.demo.seeding import seed_demo
 from apps.metrics.rollups import rollups_recompute_all
-from apps.teams.demo import DEMO_PASSWORD, PROFILES, seed_demo
 
 
 class Command(BaseCommand):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
-from django.http import Http404
+from django.http import Http404, HttpRequest
 
 from apps.teams.models import Membership, Team
 
@@ -59,3 +59,11 @@ def can_post_for(user: AnyUser, team: Team) -> bool:
 
 def can_manage(user: AnyUser, team: Team) -> bool:
     return role_in(user, team) in ("admin", "manager")
+
+
+def team_for_poster(request: HttpRequest, slug: str) -> Team:
+    """The team, if the user may post for it; otherwise 404 (never reveal that it exists)."""
+    team = team_for_user(request.user, slug)
+    if not can_post_for(request.user, team):
+        raise Http404("No such team")
+    return team

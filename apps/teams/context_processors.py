@@ -12,7 +12,7 @@ NAV_TEAMS = 12
 
 
 def execdash(request: HttpRequest) -> dict[str, Any]:
-    from apps.core.permissions import is_org_admin, visible_teams
+    from apps.teams.permissions import is_org_admin, visible_teams
 
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:

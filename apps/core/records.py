@@ -1,0 +1,111 @@
+"""What incidents and releases share as records that arrive from outside: where a row came
+from (`source`), the id it has there (`external_id`, the key of idempotent ingestion), its
+timestamps, and the rules for saving and upserting such a row.
+
+An abstract model only: it adds no table, and the concrete models keep their own columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import models
+from django.db.models import QuerySet
+
+from apps.core.validation import RecordWarning
+
+
+class Source(models.TextChoices):
+    FORM = "form", "Web form"
+    API = "api", "API"
+    WEBHOOK = "webhook", "Webhook"
+
+
+class SourcedRecord(models.Model):
+    """A row of a team that may come from a form, the API or a webhook. The concrete model
+    has a `team`; (team, source, external_id) is unique.
+    """
+
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.FORM)
+    external_id = models.CharField(max_length=200, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "source", "external_id"], name="%(class)s_external_id_unique"
+            ),
+        ]
+
+
+def optional_link(to: str, *, related_name: str) -> models.ForeignKey[Any, Any]:
+    """A link a record may lack (who recorded it, the record it names); it survives the
+    deletion of what it points to as an empty link.
+    """
+    return models.ForeignKey(
+        to, null=True, blank=True, on_delete=models.SET_NULL, related_name=related_name
+    )
+
+
+def record_save(record: models.Model, *, exclude: list[str]) -> None:
+    """Check the row's own fields (lengths, choices) and save it. The services have already
+    applied the cross-field rules and the constraints; relations in `exclude` were checked
+    by them too.
+    """
+    record.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+    record.save()
+
+
+def merged_fields(
+    record: models.Model, names: tuple[str, ...], changes: dict[str, Any]
+) -> dict[str, Any]:
+    """The row's values of `names`, with `changes` applied: what an update will store."""
+    merged = {name: getattr(record, name) for name in names}
+    merged.update(changes)
+    return merged
+
+
+def record_upsert[M: models.Model](
+    *,
+    model: type[M],
+    team: Any,
+    source: str,
+    external_id: str | None,
+    create: Callable[[], M],
+    update: Callable[[M], M],
+    related: tuple[str, ...] = (),
+) -> tuple[M, bool]:
+    """Idempotent ingestion: the same (team, source, external_id) updates, never duplicates.
+    Returns the row and whether it was created. Run it inside a transaction: the row found
+    is locked until the write commits.
+    """
+    if external_id:
+        existing = (
+            model._default_manager.select_for_update(of=("self",))
+            .select_related(*related)
+            .filter(team=team, source=source, external_id=external_id)
+            .first()
+        )
+        if existing is not None:
+            return update(existing), False
+    return create(), True
+
+
+def filter_given[M: models.Model](qs: QuerySet[M], **lookups: Any) -> QuerySet[M]:
+    """`qs` narrowed by each lookup that has a value; an empty filter (None, "") is no filter."""
+    given = {name: value for name, value in lookups.items() if value not in (None, "")}
+    return qs.filter(**given) if given else qs
+
+
+@dataclass(frozen=True)
+class Ingested[M]:
+    """What an ingestion stored: the row, whether it is new, and its flags (stored but
+    imperfect; empty when the record is whole)."""
+
+    record: M
+    created: bool
+    warnings: list[RecordWarning] = field(default_factory=list)
