@@ -6,6 +6,10 @@ from django.urls import include, path
 from apps.core import auth_views
 from apps.core import views as core_views
 
+# The admin's own login form is a second way to guess passwords: the same rate limit
+# (django-axes' lockout covers both already, through the authentication backend).
+admin.site.login = auth_views.limit_login(admin.site.login)  # type: ignore[method-assign,assignment]
+
 urlpatterns = [
     path("", include("apps.teams.urls")),
     path("teams/<slug:slug>/incidents/", include("apps.incidents.urls")),

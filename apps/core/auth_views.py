@@ -24,10 +24,12 @@ LOCKED_MESSAGE = (
     "try again later, or ask an admin to unlock your account."
 )
 
+# Login form posts per client address; the admin's login form counts in the same allowance.
+limit_login = rate_limit(
+    "login", setting="RATE_LIMIT_LOGIN", methods=frozenset({"POST"}), html=True
+)
 login = require_http_methods(["GET", "POST"])(
-    rate_limit("login", setting="RATE_LIMIT_LOGIN", methods=frozenset({"POST"}), html=True)(
-        auth_views.LoginView.as_view(redirect_authenticated_user=True)
-    )
+    limit_login(auth_views.LoginView.as_view(redirect_authenticated_user=True))
 )
 logout = auth_views.LogoutView.as_view()
 

@@ -66,6 +66,17 @@ def test_login_posts_past_the_limit_get_a_429_page(settings: Any) -> None:
 
 
 @pytest.mark.django_db
+def test_the_admin_login_form_shares_the_login_limit(settings: Any) -> None:
+    settings.RATE_LIMIT_LOGIN = "2/300"
+    client = Client(REMOTE_ADDR="10.1.0.3")
+    assert client.post(reverse("login"), {"username": "a", "password": "b"}).status_code == 200
+    assert client.post("/admin/login/", {"username": "a", "password": "b"}).status_code == 200
+    response = client.post("/admin/login/", {"username": "a", "password": "b"})
+    assert response.status_code == 429
+    assert response["Retry-After"]
+
+
+@pytest.mark.django_db
 def test_api_requests_past_the_limit_get_a_json_429(settings: Any) -> None:
     settings.RATE_LIMIT_API = "3/60"
     team = TeamFactory()
