@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "apps.metrics",
     "apps.api",
     "apps.demo",
+    "apps.dashboard",
 ]
 
 MIDDLEWARE = [
@@ -296,6 +297,29 @@ EXECDASH_ORG_PREWARM_SECONDS = env_int("EXECDASH_ORG_PREWARM_SECONDS", 300)
 # The metric queries' SQL compiled once per shape and reused with each call's values
 # (apps/metrics/compute.py; BENCHMARKS.md says what it buys).
 EXECDASH_COMPILED_QUERIES = env_bool("EXECDASH_COMPILED_QUERIES", True)
+
+
+def _release_cache_version() -> str:
+    """The package version and a digest of the templates, computed once at start: cached
+    dashboard parts of another release (or other templates) are never served."""
+    import hashlib
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        release = version("execdash")
+    except PackageNotFoundError:
+        release = "0"
+    digest = hashlib.sha256()
+    for template in sorted((BASE_DIR / "templates").rglob("*.html")):
+        digest.update(template.read_bytes())
+    return f"{release}-{digest.hexdigest()[:12]}"
+
+
+# Part of every key of the dashboard's page cache (apps/dashboard/page_cache.py).
+EXECDASH_CACHE_VERSION = env("EXECDASH_CACHE_VERSION") or _release_cache_version()
+# The team page's chart JSON escaped once and cached with the charts, rather than by
+# `json_script` on every render (apps/dashboard/page_cache.py).
+EXECDASH_CHART_JSON_ONCE = env_bool("EXECDASH_CHART_JSON_ONCE", True)
 
 CACHES = {
     "default": (

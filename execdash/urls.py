@@ -5,18 +5,19 @@ from django.urls import include, path
 
 from apps.core import auth_views
 from apps.core import views as core_views
+from apps.dashboard.views import team as team_views
 
 # The admin's own login form is a second way to guess passwords: the same rate limit
 # (django-axes' lockout covers both already, through the authentication backend).
 admin.site.login = auth_views.limit_login(admin.site.login)  # type: ignore[method-assign,assignment]
 
 urlpatterns = [
-    path("", include("apps.teams.urls")),
+    path("", include("apps.dashboard.urls")),
     path("teams/<slug:slug>/incidents/", include("apps.incidents.urls")),
     path("teams/<slug:slug>/releases/", include("apps.releases.urls")),
-    path("teams/<slug:slug>/freshness/", core_views.team_freshness, name="team_freshness"),
+    path("teams/<slug:slug>/freshness/", team_views.team_freshness, name="team_freshness"),
     path("api/", include("apps.api.urls")),
-    path("settings/tokens/", include("apps.api.web_urls")),
+    path("settings/tokens/", include("apps.dashboard.token_urls")),
     path("health/", core_views.health, name="health"),
     path("me/", core_views.me, name="me"),
     path("accounts/login/", auth_views.login, name="login"),

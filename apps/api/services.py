@@ -1,14 +1,13 @@
-"""Writes of the API app: issuing and revoking tokens, and creating teams over the API."""
+"""Writes of the API app: issuing and revoking tokens."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from apps.api.errors import Conflict
 from apps.api.models import ApiToken, hash_token
 from apps.teams.models import Team
 
@@ -43,22 +42,3 @@ def api_token_revoke(*, token: ApiToken) -> ApiToken:
     ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
     token.refresh_from_db(fields=["revoked_at"])
     return token
-
-
-def team_create(*, slug: str, name: str, description: str = "") -> Team:
-    """Create a team; a slug or name already taken is a Conflict naming the field."""
-    conflicts: dict[str, list[str]] = {}
-    if Team.objects.filter(slug=slug).exists():
-        conflicts["slug"] = [f"A team with slug '{slug}' already exists."]
-    if Team.objects.filter(name=name).exists():
-        conflicts["name"] = [f"A team named '{name}' already exists."]
-    if conflicts:
-        raise Conflict(conflicts)
-    team = Team(slug=slug, name=name.strip(), description=description)
-    team.full_clean(validate_unique=False, validate_constraints=False)
-    try:
-        with transaction.atomic():
-            team.save()
-    except IntegrityError as exc:  # created concurrently
-        raise Conflict({"slug": [f"A team with slug '{slug}' already exists."]}) from exc
-    return team

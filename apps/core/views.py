@@ -8,9 +8,6 @@ from django.template import loader
 from django.views.decorators.csrf import requires_csrf_token
 from django.views.decorators.http import require_GET
 
-from apps.metrics.selectors import team_freshness as freshness_of
-from apps.teams.permissions import team_for_user
-
 
 @login_not_required
 @require_GET
@@ -42,14 +39,3 @@ def server_error(request: HttpRequest) -> HttpResponse:
     context processor may be what failed, so the template needs nothing but static files.
     """
     return HttpResponseServerError(loader.get_template("500.html").render())
-
-
-@require_GET
-def team_freshness(request: HttpRequest, slug: str) -> HttpResponse:
-    """The "numbers computed …" line of a team. While a recompute is pending it polls
-    itself every 2 s; the first response that is fresh carries no trigger, so polling stops.
-    """
-    team = team_for_user(request.user, slug)
-    return render(
-        request, "includes/freshness.html", {"team": team, "freshness": freshness_of(team=team)}
-    )

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import DurationField, ExpressionWrapper, F, QuerySet, Subquery
+from django.db.models import Count, DurationField, ExpressionWrapper, F, QuerySet, Subquery
 
 from apps.core.records import filter_given
+from apps.core.timezones import org_tz, window_bounds
 from apps.core.validation import RecordWarning
 from apps.incidents.models import Incident
 from apps.teams.models import Team
@@ -143,4 +146,48 @@ def incident_warnings(incident: Incident) -> list[RecordWarning]:
     """The flags of a stored incident, read from its row."""
     return incident_imperfections(
         detected_at=incident.detected_at, resolved_at=incident.resolved_at
+    )
+
+
+# --- reads for the dashboard ---------------------------------------------------------------
+
+SEVERE = (Incident.Severity.SEV1, Incident.Severity.SEV2)
+
+
+def open_incidents_by_team(team_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """Incidents open right now per team and severity (one grouped query)."""
+    rows = (
+        Incident.objects.filter(team_id__in=team_ids, resolved_at__isnull=True)
+        .values_list("team_id", "severity")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    out: dict[int, dict[str, int]] = defaultdict(dict)
+    for team_id, severity, n in rows:
+        out[team_id][severity] = n
+    return out
+
+
+def latest_incidents(*, team: Team, start: dt.date, end: dt.date, limit: int = 5) -> list[Incident]:
+    """The team's latest incidents that started in `[start, end)` (local dates)."""
+    since, until = window_bounds(start, end, org_tz())
+    return list(
+        Incident.objects.filter(team=team, started_at__gte=since, started_at__lt=until)
+        .select_related("caused_by")
+        .order_by("-started_at")[:limit]
+    )
+
+
+def severe_incidents_between(
+    *, team: Team, start: dt.date, end: dt.date, limit: int
+) -> QuerySet[Incident]:
+    """The team's SEV1 and SEV2 incidents that started in `[start, end)` (local dates), newest
+    first, at most `limit` (the fields a chart marker shows)."""
+    since, until = window_bounds(start, end, org_tz())
+    return (
+        Incident.objects.filter(
+            team=team, started_at__gte=since, started_at__lt=until, severity__in=SEVERE
+        )
+        .only("id", "title", "severity", "service", "started_at", "resolved_at")
+        .order_by("-started_at")[:limit]
     )

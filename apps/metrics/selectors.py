@@ -508,3 +508,34 @@ def preset_window(weeks: int, *, today: dt.date | None = None) -> tuple[dt.date,
     today = today or timezone.localdate(timezone=org_tz())
     monday = today - dt.timedelta(days=today.weekday())
     return monday - dt.timedelta(weeks=weeks - 1), today + dt.timedelta(days=1)
+
+
+# --- reads for the dashboard ---------------------------------------------------------------
+
+
+def scope_versions(scopes: Sequence[int]) -> dict[int, str]:
+    """The recompute counter of each scope (a team id, or 0 for the organization) computed at
+    least once, as "<row id>.<counter>" (one query). Every recompute bumps a scope's counter,
+    so what is built from its rollups and window answers can be cached under it; the row id
+    tells a counter apart from one of an emptied and refilled table."""
+    rows = ScopeVersion.objects.filter(scope__in=list(scopes)).values_list("scope", "id", "version")
+    return {scope: f"{row_id}.{version}" for scope, row_id, version in rows}
+
+
+SparkRow = tuple[int, dt.date, int, int, float | None, float | None]
+
+
+def weekly_spark_rows(*, scopes: Sequence[int], first: dt.date, last: dt.date) -> list[SparkRow]:
+    """The weekly rollups of `scopes` from the week of `first` to the week of `last`, as
+    (scope, week_start, deployments, failed_deployments, ttr_median, lead_median) tuples.
+
+    Only the five columns a sparkline draws, as tuples: the overview reads 12 weeks of every
+    team it shows, and full rollup rows would cost more to build than to draw.
+    """
+    return list(
+        WeeklyRollup.objects.filter(
+            scope__in=list(scopes), week_start__gte=first, week_start__lte=last
+        ).values_list(
+            "scope", "week_start", "deployments", "failed_deployments", "ttr_median", "lead_median"
+        )
+    )

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import QuerySet, Subquery
+from django.db.models import Q, QuerySet, Subquery
 
 from apps.core.records import filter_given
+from apps.core.timezones import org_tz, window_bounds
 from apps.core.validation import RecordWarning
 from apps.incidents.models import Incident
-from apps.releases.models import Release
+from apps.releases.models import FAILED_STATUSES, Release
 from apps.teams.models import Team
 
 CHOICE_LIMIT = 50
@@ -115,3 +116,31 @@ def suggest_causing_release(
     if service:
         qs = qs.filter(service=service)
     return qs.order_by("-deployed_at", "-id").first()
+
+
+# --- reads for the dashboard ---------------------------------------------------------------
+
+
+def latest_releases(*, team: Team, start: dt.date, end: dt.date, limit: int = 5) -> list[Release]:
+    """The team's latest releases deployed in `[start, end)` (local dates)."""
+    since, until = window_bounds(start, end, org_tz())
+    return list(
+        Release.objects.filter(team=team, deployed_at__gte=since, deployed_at__lt=until).order_by(
+            "-deployed_at"
+        )[:limit]
+    )
+
+
+def failed_releases_between(
+    *, team: Team, start: dt.date, end: dt.date, limit: int
+) -> QuerySet[Release]:
+    """The team's releases deployed in `[start, end)` (local dates) that failed or caused an
+    incident, newest first, at most `limit` (the fields a chart marker shows)."""
+    since, until = window_bounds(start, end, org_tz())
+    return (
+        Release.objects.filter(team=team, deployed_at__gte=since, deployed_at__lt=until)
+        .filter(Q(status__in=FAILED_STATUSES) | Q(caused_incidents__isnull=False))
+        .distinct()
+        .only("id", "service", "version", "status", "deployed_at")
+        .order_by("-deployed_at")[:limit]
+    )

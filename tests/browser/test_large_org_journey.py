@@ -7,11 +7,11 @@ import re
 
 import pytest
 
+from apps.dashboard.views.overview import OVERVIEW_FIRST_CARDS
 from apps.teams.context_processors import NAV_TEAMS
-from apps.teams.views import OVERVIEW_FIRST_CARDS
 from tests.browser.conftest import assert_clean, screenshot
+from tests.dashboard.conftest import large_org
 from tests.factories import AdminFactory
-from tests.teams.conftest import large_org
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -13,8 +13,8 @@ from django.db import connection
 from django.test import testcases
 
 from apps.incidents.models import Incident
+from tests.dashboard.conftest import days_ago
 from tests.factories import IncidentFactory, MembershipFactory, ReleaseFactory, TeamFactory
-from tests.teams.conftest import days_ago
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

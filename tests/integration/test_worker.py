@@ -108,7 +108,10 @@ def test_a_burst_of_writes_becomes_a_handful_of_recomputes(worker: Worker, setti
 
     assert wait_until(settled, timeout=30), f"rollup never caught up:\n{worker.output()}"
     runs = RecomputeRun.objects.count() - before
-    assert 1 <= runs <= 10, f"{runs} recomputes for 1,000 writes in {burst_seconds:.1f} s"
+    # At most one run per debounce window the burst lasted (plus the first and the last):
+    # about 3 on a quiet machine, more when a loaded one stretches the burst itself.
+    limit = max(10, int(burst_seconds / settings.EXECDASH_RECOMPUTE_DELAY_SECONDS) + 3)
+    assert 1 <= runs <= limit, f"{runs} recomputes for 1,000 writes in {burst_seconds:.1f} s"
     # Each run recomputed the one bucket the burst touched, not one per write.
     sizes = list(RecomputeRun.objects.values_list("buckets", flat=True)[:runs])
     assert all(size == 1 for size in sizes), f"{sizes}\n{worker.output()}"

@@ -4,9 +4,10 @@ from django.http import HttpRequest
 from ninja import Router, Status
 
 from apps.api.auth import require_admin, token_of
+from apps.api.errors import Conflict
 from apps.api.schemas import Error, TeamIn, TeamOut
-from apps.api.services import team_create
 from apps.teams.models import Team
+from apps.teams.services import TeamExists, team_create
 
 router = Router(tags=["teams"])
 
@@ -19,7 +20,10 @@ router = Router(tags=["teams"])
 def create_team(request: HttpRequest, payload: TeamIn) -> Status[Team]:
     """201 with the team. The same slug (or name) again is a 409."""
     require_admin(token_of(request), "Creating a team")
-    team = team_create(slug=payload.slug, name=payload.name, description=payload.description)
+    try:
+        team = team_create(slug=payload.slug, name=payload.name, description=payload.description)
+    except TeamExists as exc:
+        raise Conflict(exc.message_dict) from exc
     return Status(201, team)
 
 

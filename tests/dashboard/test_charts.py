@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from types import SimpleNamespace
 
 import pytest
 from django.core.serializers.json import DjangoJSONEncoder
 
-from apps.metrics import charts
+from apps.dashboard import charts
 
 START = dt.date(2025, 1, 6)  # a Monday
 END = START + dt.timedelta(weeks=13)
@@ -113,14 +114,14 @@ def test_failed_releases_and_severe_incidents_are_marked_once_for_all_charts():
     assert release["customdata"] == ["/teams/a/releases/2/"]
     assert incident["x"] == ["2025-02-03T14:05"]
     assert "3 Feb 2025 14:05" in incident["text"][0]
-    assert built.markers_json.count("/teams/a/incidents/1/") == 1
+    assert json.dumps(built.markers).count("/teams/a/incidents/1/") == 1
     assert len(built) == 4
     for chart in built:
         # Each figure leaves the markers to the shared list but keeps their strip and says
         # what they are in its text summary.
         names = {t["name"] for t in chart.figure["data"]}
         assert not names & {"SEV1/SEV2 incident", "failed release"}
-        assert "/teams/a/incidents/1/" not in chart.figure_json
+        assert "/teams/a/incidents/1/" not in json.dumps(chart.figure)
         assert "yaxis9" in chart.figure["layout"]
         assert "1 SEV1/SEV2 incident and 1 failed release marked" in chart.summary
 
@@ -185,25 +186,35 @@ def test_sparkline_of_a_flat_series_is_a_flat_line():
     assert 'points="2.0,12.0 48.0,12.0 94.0,12.0"' in svg
 
 
-def test_figure_json_is_escaped_exactly_as_json_script_does():
-    from django.utils.html import json_script
+def test_figures_and_markers_reach_the_page_escaped_by_json_script():
+    from django.template.loader import render_to_string
 
-    chart = _all_charts([charts.Band(START, END, "</script><b>&", "custom")]).charts[0]
-    expected = json_script(chart.figure, chart.json_id)
-    body = expected[expected.index(">") + 1 : expected.rindex("</script>")]
-    assert json.loads(chart.figure_json) == json.loads(body)
-    assert "</script" not in chart.figure_json
-    assert "<" not in chart.figure_json
-    assert "&" not in chart.figure_json
+    built = _all_charts([charts.Band(START, END, "</script><b>&", "custom")])
+    page = render_to_string(
+        "dashboard/team.html#charts",
+        {"charts": built, "date_range": SimpleNamespace(query="range=13w")},
+    )
+    assert page.count("</script>") == 5  # four figures and the markers, none closed early
+    assert "<b>&" not in page
+    scripts = re.findall(r'<script id="([^"]+)" type="application/json">(.*?)</script>', page)
+    found = {script_id: json.loads(body) for script_id, body in scripts}
+    assert found[built.markers_json_id] == json.loads(
+        json.dumps(built.markers, cls=DjangoJSONEncoder)
+    )
+    for chart in built:
+        assert found[chart.json_id] == json.loads(json.dumps(chart.figure, cls=DjangoJSONEncoder))
 
 
-def test_markers_json_is_escaped_exactly_as_json_script_does():
-    from django.utils.html import json_script
+@pytest.mark.parametrize("once", [True, False])
+def test_chart_json_escaped_once_is_what_json_script_writes(settings, once):
+    from django.template.loader import render_to_string
 
-    built = _all_charts([])
-    expected = json_script(built.markers, built.markers_json_id)
-    body = expected[expected.index(">") + 1 : expected.rindex("</script>")]
-    assert json.loads(built.markers_json) == json.loads(body)
-    assert "</script" not in built.markers_json
-    assert "<" not in built.markers_json
-    assert "&" not in built.markers_json
+    from apps.dashboard.page_cache import with_script_json
+
+    settings.EXECDASH_CHART_JSON_ONCE = once
+    built = _all_charts([charts.Band(START, END, "</script><b>&", "custom")])
+    cached = with_script_json(built)
+    assert bool(cached.markers_json) is once
+    context = {"date_range": SimpleNamespace(query="range=13w")}
+    page = render_to_string("dashboard/team.html#charts", {"charts": cached, **context})
+    assert page == render_to_string("dashboard/team.html#charts", {"charts": built, **context})

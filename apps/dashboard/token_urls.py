@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from apps.api import views
+from apps.dashboard.views import tokens as views
 
 app_name = "api_tokens"
 

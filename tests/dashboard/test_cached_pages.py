@@ -13,14 +13,15 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from apps.dashboard.dates import DateRange
+from apps.dashboard.page_cache import PAGE_CACHE_SECONDS
 from apps.focus.models import FocusKind
 from apps.focus.services import focus_period_align, focus_period_close, focus_period_create
 from apps.incidents.models import Incident
 from apps.incidents.services import incident_create, incident_resolve
 from apps.metrics.rollups import rollups_process_dirty, rollups_recompute_all
-from apps.teams import selectors
+from tests.dashboard.conftest import days_ago
 from tests.factories import IncidentFactory, UserFactory, focus_kind
-from tests.teams.conftest import days_ago
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +52,13 @@ def test_a_second_view_reads_the_cards_from_the_cache(seen):
     # Session, user, and the visible teams with their versions, pending writes and focus.
     assert queries_of(seen) == 3
     assert queries_of(seen, "/", **HX) == 3
-    assert selectors.OVERVIEW_CACHE_SECONDS > 0
+    assert PAGE_CACHE_SECONDS > 0
+
+
+def test_another_release_does_not_read_what_this_one_cached(seen, settings):
+    settings.EXECDASH_CACHE_VERSION = "another-release"
+    assert queries_of(seen) > 3  # the cards are built again
+    assert queries_of(seen) == 3  # and cached under the new version
 
 
 def test_an_incident_shows_at_once_and_after_the_worker_recomputed(seen, payments):
@@ -234,7 +241,7 @@ def test_the_numbers_fragment_follows_todays_focus_and_the_range(team_seen, paym
     period = payments.focus_periods.get()
     focus_period_close(period=period, ends_on=timezone.localdate() - dt.timedelta(days=1))
     assert warning not in numbers_of(team_seen).content
-    days = selectors.DateRange.preset("4w", timezone.localdate()).days
+    days = DateRange.preset("4w", timezone.localdate()).days
     four_weeks = numbers_of(team_seen, TEAM + "?range=4w").content
     assert f" in {days} day".encode() in four_weeks
     assert four_weeks != numbers_of(team_seen).content

@@ -9,10 +9,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from apps.api.forms import TokenForm
 from apps.api.models import ApiToken
 from apps.api.selectors import tokens_list
 from apps.api.services import api_token_create, api_token_revoke
+from apps.dashboard.forms import TokenForm
 from apps.teams.permissions import is_org_admin
 
 
@@ -47,7 +47,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
         form = TokenForm()
     return render(
         request,
-        "api/tokens.html",
+        "dashboard/tokens.html",
         {"form": form, "tokens": tokens_list(), "created": created, "secret": secret},
     )
 
@@ -64,4 +64,4 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
         if not already:
             messages.success(request, f"Token “{token.name}” is revoked; it no longer works.")
         return redirect("api_tokens:list")
-    return render(request, "api/token_revoke.html", {"token": token})
+    return render(request, "dashboard/token_revoke.html", {"token": token})

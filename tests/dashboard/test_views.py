@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from apps.metrics.models import DirtyBucket
 from apps.metrics.selectors import preset_window
+from tests.dashboard.conftest import days_ago
 from tests.factories import PASSWORD, IncidentFactory
-from tests.teams.conftest import days_ago
 
 pytestmark = pytest.mark.django_db
 
@@ -334,7 +334,7 @@ def _count(client, url: str, **headers) -> tuple[int, int]:
 
 
 def _counts(client, admin, n_teams: int) -> dict[str, tuple[int, int]]:
-    from tests.teams.conftest import build_org
+    from tests.dashboard.conftest import build_org
 
     teams = build_org(n_teams)
     client.force_login(admin)

@@ -1,10 +1,25 @@
+"""The dashboard's forms: the date range of the overview and team page, and the API token
+settings page's form (the tokens themselves are issued by apps.api.services)."""
+
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django import forms
 
-from apps.teams.selectors import DEFAULT_PRESET, MAX_RANGE_DAYS, PRESETS, DateRange
+from apps.dashboard.dates import DEFAULT_PRESET, MAX_RANGE_DAYS, PRESETS, DateRange
+from apps.teams.models import Team
+
+
+def _day_field(label: str, which: str) -> forms.DateField:
+    return forms.DateField(
+        required=False,
+        input_formats=["%Y-%m-%d"],
+        widget=forms.DateInput(attrs={"type": "date"}),
+        label=label,
+        error_messages={"invalid": f"Enter the {which} date as YYYY-MM-DD."},
+    )
 
 
 class DateRangeForm(forms.Form):
@@ -18,20 +33,8 @@ class DateRangeForm(forms.Form):
     range = forms.ChoiceField(
         choices=[(key, label) for key, (_weeks, label) in PRESETS.items()], required=False
     )
-    start = forms.DateField(
-        required=False,
-        input_formats=["%Y-%m-%d"],
-        widget=forms.DateInput(attrs={"type": "date"}),
-        label="From",
-        error_messages={"invalid": "Enter the start date as YYYY-MM-DD."},
-    )
-    end = forms.DateField(
-        required=False,
-        input_formats=["%Y-%m-%d"],
-        widget=forms.DateInput(attrs={"type": "date"}),
-        label="To",
-        error_messages={"invalid": "Enter the end date as YYYY-MM-DD."},
-    )
+    start = _day_field("From", "start")
+    end = _day_field("To", "end")
 
     def __init__(self, *args: object, today: dt.date, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -80,3 +83,38 @@ class DateRangeForm(forms.Form):
             return ""
         messages = [str(m) for errors in self.errors.values() for m in errors]
         return " ".join(messages)
+
+
+# --- the API token settings page ---------------------------------------------------------
+
+ORGANIZATION = "__organization__"
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(
+        max_length=120,
+        help_text="What will use it, e.g. “GitHub Actions deploy job”.",
+    )
+    scope = forms.ChoiceField(
+        label="Acts for",
+        help_text="A team token reads and writes its own team only. An organization token "
+        "may do everything, including creating teams.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        teams = Team.objects.order_by("name").values_list("slug", "name")
+        self.fields["scope"].choices = [  # type: ignore[attr-defined]
+            ("", "Choose…"),
+            *[(slug, f"Team: {name}") for slug, name in teams],
+            (ORGANIZATION, "The whole organization (admin)"),
+        ]
+
+    def clean_scope(self) -> Team | None:
+        value = self.cleaned_data["scope"]
+        if value == ORGANIZATION:
+            return None
+        team = Team.objects.filter(slug=value).first()
+        if team is None:
+            raise forms.ValidationError("Choose a team or the whole organization.")
+        return team

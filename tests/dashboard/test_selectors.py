@@ -6,13 +6,17 @@ from types import SimpleNamespace
 import pytest
 from django.utils import timezone
 
+from apps.dashboard.dates import DateRange
+from apps.dashboard.presenters import change_of
+from apps.dashboard.selectors.overview import overview_cards, overview_state
+from apps.dashboard.selectors.team import chart_markers
 from apps.focus.models import FocusKind
+from apps.focus.stability import stability_warnings
 from apps.incidents.models import Incident
 from apps.metrics.formulas import Stats
 from apps.metrics.rollups import rollups_recompute_all
 from apps.releases.models import Release
-from apps.teams import selectors
-from apps.teams.selectors import DateRange, change_of, stability_warnings
+from tests.dashboard.conftest import days_ago
 from tests.factories import (
     FocusPeriodFactory,
     IncidentFactory,
@@ -20,7 +24,6 @@ from tests.factories import (
     TeamFactory,
     focus_kind,
 )
-from tests.teams.conftest import days_ago
 
 
 def _window(levels, cfr=None, ttr=None):
@@ -126,19 +129,21 @@ def test_cards_are_ordered_by_what_needs_attention():
     IncidentFactory(team=echo, severity=Incident.Severity.SEV3, started_at=days_ago(1))
     rollups_recompute_all()
 
-    data = selectors.overview(
-        teams=[alpha, bravo, charlie, delta, echo],
-        date_range=DateRange.preset("13w", today),
-        today=today,
+    cards_in_order = overview_cards(
+        overview_state(
+            teams=[alpha, bravo, charlie, delta, echo],
+            date_range=DateRange.preset("13w", today),
+            today=today,
+        )
     )
-    assert [card.team.slug for card in data.cards] == [
+    assert [card.team.slug for card in cards_in_order] == [
         "delta",
         "charlie",
         "bravo",
         "alpha",
         "echo",
     ]
-    cards = {card.team.slug: card for card in data.cards}
+    cards = {card.team.slug: card for card in cards_in_order}
     assert cards["delta"].open_severe == 1
     assert cards["echo"].open_incidents == 1
     assert cards["echo"].open_severe == 0
@@ -163,7 +168,7 @@ def test_chart_markers_are_failed_releases_and_severe_incidents_in_range():
     severe = IncidentFactory(team=team, severity="SEV1", started_at=days_ago(13), title="Down")
     IncidentFactory(team=team, severity="SEV1", started_at=days_ago(400))  # out of range
 
-    markers = selectors.chart_markers(team=team, date_range=DateRange.preset("13w", today))
+    markers = chart_markers(team=team, date_range=DateRange.preset("13w", today))
     releases = {m.url for m in markers if m.kind == "failed_release"}
     incidents = [m for m in markers if m.kind == "incident"]
     assert releases == {f"/teams/t/releases/{failed.pk}/", f"/teams/t/releases/{blamed.pk}/"}

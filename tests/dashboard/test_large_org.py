@@ -7,11 +7,11 @@ import re
 
 import pytest
 
+from apps.dashboard.views.overview import OVERVIEW_FIRST_CARDS
 from apps.incidents.models import Incident
 from apps.teams.context_processors import NAV_TEAMS
-from apps.teams.views import OVERVIEW_FIRST_CARDS
+from tests.dashboard.conftest import large_org, open_incident
 from tests.factories import MembershipFactory, TeamFactory
-from tests.teams.conftest import large_org, open_incident
 
 pytestmark = pytest.mark.django_db
 

@@ -1,0 +1,1 @@
+"""The dashboard's reads across domains, one module per page."""
