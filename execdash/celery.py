@@ -24,4 +24,9 @@ app.conf.beat_schedule = {
         "task": "apps.metrics.tasks.recheck_recent_weeks",
         "schedule": crontab(hour=3, minute=0),
     },
+    # Focus revisit and sign-off reminders, each sent at most once a day (apps.focus.reminders).
+    "focus-reminders": {
+        "task": "apps.focus.tasks.send_focus_reminders",
+        "schedule": crontab(hour=7, minute=0),
+    },
 }

@@ -11,6 +11,7 @@ import datetime as dt
 import os
 import re
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dj_database_url
@@ -269,6 +270,81 @@ SECURE_CSP = {
     "frame-ancestors": ["'none'"],
 }
 MIDDLEWARE.insert(1, "django.middleware.csp.ContentSecurityPolicyMiddleware")
+
+
+# Email (focus reminders), as Django 6.1's MAILERS. Nothing set: mails are printed to the
+# console. EMAIL_URL (smtp://, smtp+tls:// for STARTTLS, smtp+ssl:// for implicit TLS) or the
+# usual EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS and
+# EMAIL_USE_SSL variables switch to SMTP. (They are read from the environment only; Django
+# refuses the old EMAIL_* settings beside MAILERS.)
+def email_from_url(url: str) -> dict[str, object]:
+    """EMAIL_URL as the SMTP mailer's OPTIONS; ImproperlyConfigured when it is not one."""
+    parts = urlsplit(url)
+    schemes = {
+        "smtp": (False, False, 25),
+        "smtp+tls": (True, False, 587),
+        "smtp+ssl": (False, True, 465),
+    }
+    if parts.scheme not in schemes or not parts.hostname:
+        raise ImproperlyConfigured(
+            "EMAIL_URL must look like smtp://user:password@host:port (or smtp+tls://, smtp+ssl://)"
+        )
+    use_tls, use_ssl, default_port = schemes[parts.scheme]
+    try:
+        port = parts.port or default_port
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"EMAIL_URL has a bad port: {exc}") from exc
+    return {
+        "host": parts.hostname,
+        "port": port,
+        "username": unquote(parts.username or ""),
+        "password": unquote(parts.password or ""),
+        "use_tls": use_tls,
+        "use_ssl": use_ssl,
+    }
+
+
+def _smtp_options() -> dict[str, object] | None:
+    url = env("EMAIL_URL")
+    if url:
+        options = email_from_url(url)
+    elif env("EMAIL_HOST"):
+        options = {
+            "host": env("EMAIL_HOST"),
+            "port": env_int("EMAIL_PORT", 25),
+            "username": env("EMAIL_HOST_USER"),
+            "password": env("EMAIL_HOST_PASSWORD"),
+            "use_tls": env_bool("EMAIL_USE_TLS", False),
+            "use_ssl": env_bool("EMAIL_USE_SSL", False),
+        }
+    else:
+        return None
+    if options["use_tls"] and options["use_ssl"]:
+        raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be true")
+    options["timeout"] = env_int("EMAIL_TIMEOUT", 10)
+    return options
+
+
+_smtp = _smtp_options()
+MAILERS = {
+    "default": (
+        {"BACKEND": "django.core.mail.backends.smtp.EmailBackend", "OPTIONS": _smtp}
+        if _smtp
+        else {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    )
+}
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "execdash <execdash@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Where people reach this server: links in emails are built from it (no trailing slash).
+EXECDASH_BASE_URL = env("EXECDASH_BASE_URL", "http://localhost:8000").rstrip("/")
+if (
+    urlsplit(EXECDASH_BASE_URL).scheme not in ("http", "https")
+    or not urlsplit(EXECDASH_BASE_URL).hostname
+):
+    raise ImproperlyConfigured(
+        f"EXECDASH_BASE_URL must be an http(s) URL such as https://execdash.example.com, "
+        f"not {EXECDASH_BASE_URL!r}"
+    )
 
 # Celery: with REDIS_URL the worker runs tasks; without it they run in-process.
 REDIS_URL = env("REDIS_URL")

@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("apps.dashboard.urls")),
     path("teams/<slug:slug>/incidents/", include("apps.incidents.urls")),
     path("teams/<slug:slug>/releases/", include("apps.releases.urls")),
+    path("teams/<slug:slug>/focus/", include("apps.dashboard.focus_urls")),
     path("teams/<slug:slug>/freshness/", team_views.team_freshness, name="team_freshness"),
     path("api/", include("apps.api.urls")),
     path("settings/tokens/", include("apps.dashboard.token_urls")),

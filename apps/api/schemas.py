@@ -446,8 +446,17 @@ class OutcomeOut(TeamRowOut):
 
 
 class SuccessSignal(In):
-    metric: str = Field(min_length=1, max_length=80)
-    target: str = Field(min_length=1, max_length=200)
+    metric: str = Field(
+        min_length=1, max_length=80, description="A metric of METRICS.md, e.g. time_to_restore."
+    )
+    comparator: Literal["<", "<=", ">", ">="] | None = Field(
+        None, description='Omitted: read from the target ("< 4 h").'
+    )
+    target: str = Field(
+        min_length=1,
+        max_length=200,
+        description='A number in the metric\'s unit (h, %, per week, a count), e.g. "4 h".',
+    )
 
 
 class FocusPeriodIn(In):
@@ -461,7 +470,15 @@ class FocusPeriodIn(In):
     ends_on: Day | None = Field(None, description="Last day (inclusive); empty: current.")
     rationale: str = Field(min_length=1)
     revisit_on: Day | None = None
-    tradeoff: str = Field("", max_length=200, description="What may get worse meanwhile.")
+    tradeoff: str = Field(
+        "",
+        max_length=200,
+        description="Why the team accepts that the trade-off metrics may get worse.",
+    )
+    tradeoff_metrics: list[str] = Field(
+        default_factory=list,
+        description='The metrics that may get worse meanwhile, e.g. ["deployment_frequency"].',
+    )
     success_signals: list[SuccessSignal] = Field(
         default_factory=list, description="Signals that will show it worked."
     )
@@ -513,9 +530,10 @@ class FocusPeriodOut(TeamRowOut):
     kind_name: str
     starts_on: dt.date
     ends_on: dt.date | None
-    status: Literal["proposed", "aligned", "closed"]
+    status: Literal["proposed", "sent_back", "aligned", "closed"]
     rationale: str
     tradeoff: str
+    tradeoff_metrics: list[str]
     success_signals: list[dict[str, Any]]
     revisit_on: dt.date | None
     aligned_by: str | None

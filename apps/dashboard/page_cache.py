@@ -79,7 +79,7 @@ class TeamState:
 
     version: str | None  # "<row id>.<counter>"; None: never computed
     pending: bool  # writes wait for the worker
-    focus: str | None  # a signature of the current focus period and its kind
+    focus: str | None  # a signature of the current focus period: kind, revisit date, status
 
 
 def _state_sql(where: str) -> str:
@@ -95,7 +95,7 @@ def _state_sql(where: str) -> str:
                 WHERE v.scope = {ORG_SCOPE}),
             EXISTS (SELECT 1 FROM {table(DirtyBucket)} d WHERE d.team_id = t.id),
             (SELECT f.id || '|' || k.slug || '|' || k.name || '|'
-                    || COALESCE(CAST(f.revisit_on AS TEXT), '')
+                    || COALESCE(CAST(f.revisit_on AS TEXT), '') || '|' || f.status
                 FROM {table(FocusPeriod)} f JOIN {table(FocusKind)} k ON k.id = f.kind_id
                 WHERE f.team_id = t.id AND f.starts_on <= %s
                     AND (f.ends_on IS NULL OR f.ends_on >= %s)

@@ -5,6 +5,7 @@ import datetime as dt
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class FocusKind(models.Model):
@@ -30,10 +31,14 @@ class FocusPeriod(models.Model):
     """A team's declared focus for a period. Periods of one team never overlap.
 
     `ends_on` is the last day of the period (inclusive); empty means it is current.
+    Its lifecycle (apps.focus.services): proposed -> aligned -> closed, or proposed -> sent
+    back -> (edited) proposed again. Every step is a FocusEvent; nothing is overwritten
+    without one.
     """
 
     class Status(models.TextChoices):
         PROPOSED = "proposed", "Proposed"
+        SENT_BACK = "sent_back", "Sent back"
         ALIGNED = "aligned", "Aligned"
         CLOSED = "closed", "Closed"
 
@@ -45,10 +50,18 @@ class FocusPeriod(models.Model):
     success_signals = models.JSONField(
         default=list,
         blank=True,
-        help_text='Signals that will show it worked: [{"metric": "...", "target": "..."}]',
+        help_text="Signals that will show it worked: "
+        '[{"metric": "time_to_restore", "comparator": "<", "target": 4}] (apps.focus.catalog).',
+    )
+    tradeoff_metrics = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='The metrics that may get worse meanwhile, e.g. ["deployment_frequency"].',
     )
     tradeoff = models.CharField(
-        max_length=200, blank=True, help_text='What may get worse meanwhile, e.g. "throughput".'
+        max_length=200,
+        blank=True,
+        help_text="Why the team accepts that trade-off, in a sentence.",
     )
     revisit_on = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PROPOSED)
@@ -67,6 +80,9 @@ class FocusPeriod(models.Model):
         related_name="+",
     )
     aligned_at = models.DateTimeField(null=True, blank=True)
+    proposed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it was last proposed (waiting for sign-off since)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -93,3 +109,74 @@ class FocusPeriod(models.Model):
             and self.revisit_on < today
             and self.status != self.Status.CLOSED
         )
+
+
+class FocusEvent(models.Model):
+    """One step in a focus period's history: who did what, when, with their note.
+
+    `changes` snapshots what the step changed: `{field: [before, after]}` (for `proposed`,
+    the whole proposal as `{field: [null, value]}`), so the timeline can say what an edit or
+    a "keep" changed even after later steps.
+    """
+
+    class Kind(models.TextChoices):
+        PROPOSED = "proposed", "Proposed"
+        SENT_BACK = "sent_back", "Sent back"
+        EDITED = "edited", "Edited"
+        ALIGNED = "aligned", "Aligned"
+        REVISITED_KEEP = "revisited_keep", "Revisited: kept"
+        REVISITED_CHANGE = "revisited_change", "Revisited: changed"
+        CLOSED = "closed", "Closed"
+
+    period = models.ForeignKey(FocusPeriod, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    at = models.DateTimeField(default=timezone.now)
+    note = models.TextField(blank=True)
+    changes = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["period", "at"], name="focus_event_period_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.at:%Y-%m-%d %H:%M})"
+
+
+class SentReminder(models.Model):
+    """A reminder email decided for one recipient about one period on one day.
+
+    The unique key makes "at most one per period, recipient, kind and day" a database rule:
+    the row is inserted before the mail is sent (apps.focus.reminders says why).
+    """
+
+    class Kind(models.TextChoices):
+        REVISIT_DUE = "revisit_due", "Revisit due"
+        SIGNOFF_WAITING = "signoff_waiting", "Waiting for sign-off"
+
+    period = models.ForeignKey(FocusPeriod, on_delete=models.CASCADE, related_name="reminders")
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    day = models.DateField()
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-day", "period_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["period", "recipient", "day", "kind"], name="focus_reminder_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for period {self.period_id} on {self.day}"

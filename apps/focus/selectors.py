@@ -1,17 +1,118 @@
-"""Reads of focus periods."""
+"""Reads of focus periods: the teams' current focus, a team's periods with their history,
+one period, and what is waiting for whom ("waiting for sign-off by an admin", "revisit due
+since 3 days").
+
+The history is prefetched (one query for all of a team's events and their actors), so a
+page listing every period never runs a query per period.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
 
-from apps.focus.models import FocusKind, FocusPeriod
+from apps.core.timezones import local_midnight
+from apps.focus.models import FocusEvent, FocusKind, FocusPeriod
 from apps.teams.models import Team
+
+SIGNOFF_REMINDER_AFTER_DAYS = 3
+Status = FocusPeriod.Status
+
+
+def _events() -> Prefetch:
+    return Prefetch("events", queryset=FocusEvent.objects.select_related("actor"))
+
+
+def focus_periods_of_team(*, team: Team) -> QuerySet[FocusPeriod]:
+    """The team's periods, newest first, with their kind, people and history."""
+    return (
+        FocusPeriod.objects.filter(team=team)
+        .select_related("team", "kind", "proposed_by", "aligned_by")
+        .prefetch_related(_events())
+        .order_by("-starts_on", "-id")
+    )
+
+
+def focus_period_get(*, team: Team, pk: int) -> FocusPeriod:
+    """One of the team's periods with its history; FocusPeriod.DoesNotExist otherwise."""
+    return focus_periods_of_team(team=team).get(pk=pk)
+
+
+def focus_current_of(periods: list[FocusPeriod], today: dt.date) -> FocusPeriod | None:
+    """The period covering today, else the next one that has not started, else None."""
+    covering = [p for p in periods if p.covers(today)]
+    if covering:
+        return max(covering, key=lambda p: p.starts_on)
+    upcoming = [p for p in periods if p.starts_on > today and p.status != Status.CLOSED]
+    return min(upcoming, key=lambda p: p.starts_on) if upcoming else None
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Who the next step is up to, and since when."""
+
+    who: Literal["admin", "manager"]
+    text: str
+    since: dt.date
+    days: int
+
+
+def _days(n: int) -> str:
+    return "1 day" if n == 1 else f"{n} days"
+
+
+def focus_waiting(period: FocusPeriod, *, today: dt.date | None = None) -> Waiting | None:
+    """What the period is waiting for, in words; None when nothing is due."""
+    today = today or timezone.localdate()
+    if period.status == Status.PROPOSED:
+        proposed_at = period.proposed_at or period.created_at
+        since = timezone.localdate(proposed_at) if proposed_at else today
+        days = (today - since).days
+        when = "" if days <= 0 else f" for {_days(days)}"
+        return Waiting("admin", f"Waiting for sign-off by an admin{when}", since, days)
+    if period.status == Status.SENT_BACK:
+        sent = [e for e in period.events.all() if e.kind == FocusEvent.Kind.SENT_BACK]
+        since = timezone.localdate(sent[-1].at) if sent else today
+        days = (today - since).days
+        return Waiting("manager", "Sent back: waiting for a manager to edit it", since, days)
+    if period.status == Status.ALIGNED and period.revisit_on and period.revisit_on <= today:
+        days = (today - period.revisit_on).days
+        text = "Revisit due today" if days == 0 else f"Revisit due since {_days(days)}"
+        return Waiting("manager", f"{text}, by a manager of the team", period.revisit_on, days)
+    return None
+
+
+def focus_last_sent_back(period: FocusPeriod) -> FocusEvent | None:
+    """The latest send-back (its note is what the manager should fix), from the prefetch."""
+    sent = [e for e in period.events.all() if e.kind == FocusEvent.Kind.SENT_BACK]
+    return sent[-1] if sent else None
+
+
+def periods_revisit_due(*, today: dt.date) -> QuerySet[FocusPeriod]:
+    """Aligned periods whose revisit date has come."""
+    return FocusPeriod.objects.filter(status=Status.ALIGNED, revisit_on__lte=today).select_related(
+        "team", "kind"
+    )
+
+
+def periods_waiting_for_signoff(
+    *, today: dt.date, more_than_days: int = SIGNOFF_REMINDER_AFTER_DAYS
+) -> QuerySet[FocusPeriod]:
+    """Proposals waiting for an admin's sign-off for more than `more_than_days` whole days
+    (proposed on the 1st: still "3 days" on the 4th, reminded from the 5th)."""
+    cutoff = local_midnight(today - dt.timedelta(days=more_than_days))
+    # A row written without the services (bulk loads) has no proposed_at: its creation counts.
+    waiting = Q(proposed_at__lt=cutoff) | Q(proposed_at__isnull=True, created_at__lt=cutoff)
+    return FocusPeriod.objects.filter(waiting, status=Status.PROPOSED).select_related(
+        "team", "kind"
+    )
 
 
 def current_focus_by_team(team_ids: Sequence[int], today: dt.date) -> dict[int, FocusPeriod]:

@@ -44,7 +44,11 @@ def test_admin_declares_a_focus_period(admin_api, team) -> None:
         "2025-03-30",
         "2025-03-17",
     )
-    assert body["success_signals"] == [{"metric": "time_to_restore", "target": "< 1 h"}]
+    # Stored as metric + comparator + a number in the metric's unit (hours here).
+    assert body["success_signals"] == [
+        {"metric": "time_to_restore", "comparator": "<", "target": 1.0}
+    ]
+    assert period.events.get().kind == "proposed"
     assert set(body["evaluation"]) >= {"verdict", "metrics"}
     assert body["evaluation"]["verdict"] == "not_enough_data"  # no incidents or releases
 
@@ -56,6 +60,16 @@ def test_overlap_is_409_naming_the_other_period(admin_api, team) -> None:
     assert f"id {other.id}" in message
     assert "2025-03-20" in message
     assert FocusPeriod.objects.count() == 1
+
+
+def test_trade_off_metrics_and_the_why(admin_api, team) -> None:
+    response = admin_api.post(
+        "/focus-periods",
+        _period(tradeoff_metrics=["deployment_frequency"], tradeoff="Fewer deploys, safer."),
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["tradeoff_metrics"] == ["deployment_frequency"]
+    assert response.json()["tradeoff"] == "Fewer deploys, safer."
 
 
 def test_other_teams_periods_do_not_overlap(admin_api, team, other_team) -> None:
@@ -74,6 +88,8 @@ def test_other_teams_periods_do_not_overlap(admin_api, team, other_team) -> None
         ({"starts_on": "March 3"}, "starts_on", 422),
         ({"team": "nope"}, "team", 422),
         ({"success_signals": [{"metric": "x"}]}, "success_signals.0.target", 422),
+        ({"success_signals": [{"metric": "x", "target": "< 1"}]}, "success_signals", 422),
+        ({"tradeoff_metrics": ["speed"], "tradeoff": "why"}, "tradeoff_metrics", 422),
     ],
 )
 def test_invalid_periods(admin_api, team, overrides, field, status) -> None:

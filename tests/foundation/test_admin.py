@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.api.models import ApiToken, hash_token
-from apps.focus.models import FocusPeriod
+from apps.focus.models import FocusPeriod, SentReminder
 from apps.incidents.models import Incident
 from apps.metrics.models import DirtyBucket, RecomputeRun, WeeklyRollup
 from apps.releases.models import Release
@@ -44,7 +44,13 @@ def data():  # type: ignore[no-untyped-def]
         team = TeamFactory()
         MembershipFactory(team=team)
         MembershipFactory(team=team)
-        FocusPeriodFactory(team=team)
+        period = FocusPeriodFactory(team=team)
+        SentReminder.objects.create(
+            period=period,
+            recipient=period.team.memberships.first().user,
+            day=now.date(),
+            kind=SentReminder.Kind.REVISIT_DUE,
+        )
         for n in range(4):
             release = ReleaseFactory(team=team, deployed_at=now - dt.timedelta(days=n + 1))
             IncidentFactory(
