@@ -102,6 +102,24 @@ def team_page(route: str, name: str, methods: str = "GET", values: Values | None
     )
 
 
+def team_managers_page(
+    route: str, name: str, methods: str = "GET", values: Values | None = None
+) -> Row:
+    """Team A's managers and admins act here; its members may not (a 403: they can see the
+    team already); anyone else gets the 404."""
+    row = team_page(route, name, methods, values)
+    return Row(route, name, row.methods, {**row.expect, "member_a": FORBIDDEN}, values=values)
+
+
+def admins_action(
+    route: str, name: str, methods: str = "POST", values: Values | None = None
+) -> Row:
+    """An admin's sign-off on a team's page: a 403 for the team's own people, a 404 for others."""
+    row = team_page(route, name, methods, values)
+    expect = {**row.expect, "member_a": FORBIDDEN, "manager_a": FORBIDDEN}
+    return Row(route, name, row.methods, expect, values=values)
+
+
 def org_page(route: str, name: str, methods: str = "GET") -> Row:
     """A page for anyone logged in, showing only what they may see."""
     return Row(
@@ -177,6 +195,10 @@ def _release(world: World) -> dict[str, Any]:
     return {"pk": world.objects["release"].pk}
 
 
+def _focus(world: World) -> dict[str, Any]:
+    return {"pk": world.objects["focus"].pk}
+
+
 def _token(world: World) -> dict[str, Any]:
     return {"pk": world.objects["token"].pk}
 
@@ -219,6 +241,16 @@ ROWS: list[Row] = [
         "releases:link_incident",
         "POST",
         values=_release,
+    ),
+    team_page("teams/<slug:slug>/focus/", "focus:team"),
+    team_managers_page("teams/<slug:slug>/focus/propose/", "focus:propose", "GET POST"),
+    team_page("teams/<slug:slug>/focus/<int:pk>/", "focus:period", values=_focus),
+    team_managers_page(
+        "teams/<slug:slug>/focus/<int:pk>/edit/", "focus:edit", "GET POST", values=_focus
+    ),
+    admins_action("teams/<slug:slug>/focus/<int:pk>/align/", "focus:align", values=_focus),
+    team_managers_page(
+        "teams/<slug:slug>/focus/<int:pk>/revisit/", "focus:revisit", "GET POST", values=_focus
     ),
     admin_only_page("settings/tokens/", "api_tokens:list", "GET POST"),
     admin_only_page(

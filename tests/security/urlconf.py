@@ -24,6 +24,7 @@ from apps.outcomes.models import Outcome
 from apps.teams.models import Membership, Team
 from tests.factories import (
     AdminFactory,
+    FocusPeriodFactory,
     IncidentFactory,
     MembershipFactory,
     ReleaseFactory,
@@ -91,6 +92,7 @@ class World:
         world.objects = {
             "incident": IncidentFactory(team=team_a),
             "release": ReleaseFactory(team=team_a),
+            "focus": FocusPeriodFactory(team=team_a),
             "outcome": Outcome.objects.create(
                 team=team_a, name="Checkout conversion", unit="%", baseline=1, target=2
             ),
