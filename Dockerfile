@@ -18,7 +18,7 @@ COPY . .
 
 RUN groupadd --system execdash \
     && useradd --system --gid execdash --home-dir /app --shell /usr/sbin/nologin execdash \
-    && mkdir -p /app/var \
+    && mkdir -p /app/var/media \
     && SECRET_KEY=collectstatic-only DEBUG=false python manage.py collectstatic --noinput \
     && chown -R execdash:execdash /app/var
 

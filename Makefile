@@ -107,7 +107,7 @@ bench: install
 	@set -e; \
 	export DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}"; \
 	ran=0; \
-	for b in benchmarks/metrics.py benchmarks/pages.py; do \
+	for b in benchmarks/metrics.py benchmarks/pages.py benchmarks/csv_import.py; do \
 		if [ -f "$$b" ]; then echo "== $$b"; $(PY) "$$b" $(BENCH_ARGS); ran=1; fi; \
 	done; \
 	if [ "$$ran" = 0 ]; then echo "no benchmarks yet (benchmarks/metrics.py, benchmarks/pages.py)"; fi

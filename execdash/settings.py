@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "apps.outcomes",
     "apps.metrics",
     "apps.api",
+    "apps.imports",
     "apps.demo",
     "apps.dashboard",
 ]
@@ -210,6 +211,10 @@ if EXECDASH_DORA_YEAR not in (2021, 2023, 2024):
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
+# Uploaded files (CSV imports), kept on disk and read streamed.
+MEDIA_ROOT = Path(env("EXECDASH_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
+# A CSV import through the page: at most this many bytes.
+EXECDASH_IMPORT_MAX_BYTES = env_int("EXECDASH_IMPORT_MAX_BYTES", 200 * 1024 * 1024)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -6,6 +6,7 @@ from django.urls import include, path
 from apps.core import auth_views
 from apps.core import views as core_views
 from apps.dashboard.views import team as team_views
+from apps.imports import views as import_views
 
 # The admin's own login form is a second way to guess passwords: the same rate limit
 # (django-axes' lockout covers both already, through the authentication backend).
@@ -15,6 +16,8 @@ urlpatterns = [
     path("", include("apps.dashboard.urls")),
     path("teams/<slug:slug>/incidents/", include("apps.incidents.urls")),
     path("teams/<slug:slug>/releases/", include("apps.releases.urls")),
+    path("teams/<slug:slug>/imports/", include("apps.imports.urls")),
+    path("teams/<slug:slug>/metrics.csv", import_views.metrics_export, name="metrics_export"),
     path("teams/<slug:slug>/focus/", include("apps.dashboard.focus_urls")),
     path("teams/<slug:slug>/freshness/", team_views.team_freshness, name="team_freshness"),
     path("api/", include("apps.api.urls")),

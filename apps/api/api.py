@@ -28,6 +28,10 @@ JSON and timestamps without an offset are 400; invalid fields, an unknown releas
 incident, a `resolved_at` before `started_at` are 422; an existing team, or a focus period
 overlapping another, is 409. Nothing is half-saved.
 
+**CSV**: `GET /incidents`, `/releases` and `/metrics` answer CSV with `Accept: text/csv` or
+`?format=csv` (the lists: every row of the window, no paging; the metrics: one row a week).
+Text cells starting with `=`, `+`, `-`, `@`, a tab or a carriage return get a leading `'`.
+
 **Timestamps** are ISO 8601 with an offset (`2026-03-02T14:05:00+01:00` or `…Z`); a
 timestamp without one is rejected, never guessed. **Windows** are `[start, end)` dates in the
 organization's time zone.

@@ -13,9 +13,12 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
-from django.urls import URLPattern, path, reverse
+from django.urls import NoReverseMatch, URLPattern, path, reverse
+from django.utils.http import urlencode
 
+from apps.core.csvfiles import csv_response
 from apps.core.forms import ListFilterForm
 from apps.core.http import is_fragment_request
 
@@ -37,6 +40,8 @@ class ListPage:
     services: Callable[..., list[str]]
     # The team's rows under the filters: `rows(team=, **filters)`.
     rows: Callable[..., QuerySet[Any]]
+    # What else the whole page shows the viewer: `context(request, team)` -> dict.
+    context: Callable[[HttpRequest, Any], dict[str, Any]] | None = None
 
     @property
     def url_name(self) -> str:
@@ -45,6 +50,10 @@ class ListPage:
     @property
     def template(self) -> str:
         return f"{self.noun}/list.html"
+
+    @property
+    def export_url_name(self) -> str:
+        return f"{self.noun}:export"
 
     @property
     def rows_id(self) -> str:
@@ -72,13 +81,39 @@ def filtered_list(
     context = {
         "team": team,
         "list": spec,
+        "export_url": _export_url(spec, team, filters),
         "list_url": reverse(spec.url_name, args=[team.slug]),
         "filter_form": filter_form,
         "filtered": bool(filters),
         "page": page,
         "embedded": embedded,
     }
+    if spec.context is not None and not is_fragment_request(request):
+        context.update(spec.context(request, team))
     return render(request, template, context)
+
+
+def _export_url(spec: ListPage, team: Any, filters: dict[str, str]) -> str:
+    """The CSV download of the rows under the same filters ("" if the app has none)."""
+    try:
+        url = reverse(spec.export_url_name, args=[team.slug])
+    except NoReverseMatch:
+        return ""
+    return f"{url}?{urlencode(filters)}" if filters else url
+
+
+def filtered_export(
+    request: HttpRequest,
+    *,
+    team: Any,
+    spec: ListPage,
+    header: tuple[str, ...],
+    rows: Callable[[QuerySet[Any]], Any],
+) -> HttpResponseBase:
+    """Every row of the team's list under the filters of the request, as a streamed CSV."""
+    filter_form = spec.form_class(request.GET, services=spec.services(team=team))
+    qs = spec.rows(team=team, **filter_form.filters())
+    return csv_response(f"{team.slug}-{spec.noun}.csv", header, rows(qs))
 
 
 def record_paths(

@@ -21,6 +21,7 @@ class Source(models.TextChoices):
     FORM = "form", "Web form"
     API = "api", "API"
     WEBHOOK = "webhook", "Webhook"
+    CSV = "csv", "CSV import"
 
 
 class SourcedRecord(models.Model):

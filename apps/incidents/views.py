@@ -11,6 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -18,7 +19,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from apps.core.actions import button_action, form_action
 from apps.core.forms import apply_service_errors
 from apps.core.http import is_fragment_request, redirect_after_post
-from apps.core.lists import ListPage, filtered_list, one_or_404
+from apps.core.lists import ListPage, filtered_export, filtered_list, one_or_404
+from apps.imports.columns import INCIDENT_HEADER, incident_export_rows
 from apps.incidents import selectors, services
 from apps.incidents.forms import IncidentCauseForm, IncidentFilterForm, IncidentForm
 from apps.incidents.models import Incident
@@ -26,16 +28,29 @@ from apps.metrics.selectors import team_freshness
 from apps.releases.models import Release
 from apps.releases.selectors import release_services, suggest_causing_release
 from apps.teams.models import Team
-from apps.teams.permissions import can_post_for, team_for_poster, team_for_user
+from apps.teams.permissions import can_manage, can_post_for, team_for_poster, team_for_user
 
 LIST = ListPage(
-    "incidents", IncidentFilterForm, selectors.incident_services, selectors.incident_list
+    "incidents",
+    IncidentFilterForm,
+    selectors.incident_services,
+    selectors.incident_list,
+    context=lambda request, team: {"can_import": can_manage(request.user, team)},
 )
 
 
 @require_GET
 def incident_list(request: HttpRequest, slug: str) -> HttpResponse:
     return filtered_list(request, team=team_for_user(request.user, slug), spec=LIST)
+
+
+@require_GET
+def incident_export(request: HttpRequest, slug: str) -> HttpResponseBase:
+    """The list under its filters as CSV (the columns of the API, see the README)."""
+    team = team_for_user(request.user, slug)
+    return filtered_export(
+        request, team=team, spec=LIST, header=INCIDENT_HEADER, rows=incident_export_rows
+    )
 
 
 # ---------- the report form ----------

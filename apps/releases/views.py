@@ -11,13 +11,15 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.core.actions import button_action, form_action
 from apps.core.forms import apply_service_errors
 from apps.core.http import is_fragment_request, redirect_after_post
-from apps.core.lists import ListPage, filtered_list, one_or_404
+from apps.core.lists import ListPage, filtered_export, filtered_list, one_or_404
+from apps.imports.columns import RELEASE_HEADER, release_export_rows
 from apps.metrics.selectors import team_freshness
 from apps.releases import selectors, services
 from apps.releases.forms import (
@@ -28,14 +30,29 @@ from apps.releases.forms import (
 )
 from apps.releases.models import Release
 from apps.teams.models import Team
-from apps.teams.permissions import can_post_for, team_for_poster, team_for_user
+from apps.teams.permissions import can_manage, can_post_for, team_for_poster, team_for_user
 
-LIST = ListPage("releases", ReleaseFilterForm, selectors.release_services, selectors.release_list)
+LIST = ListPage(
+    "releases",
+    ReleaseFilterForm,
+    selectors.release_services,
+    selectors.release_list,
+    context=lambda request, team: {"can_import": can_manage(request.user, team)},
+)
 
 
 @require_GET
 def release_list(request: HttpRequest, slug: str) -> HttpResponse:
     return filtered_list(request, team=team_for_user(request.user, slug), spec=LIST)
+
+
+@require_GET
+def release_export(request: HttpRequest, slug: str) -> HttpResponseBase:
+    """The list under its filters as CSV (the columns of the API, see the README)."""
+    team = team_for_user(request.user, slug)
+    return filtered_export(
+        request, team=team, spec=LIST, header=RELEASE_HEADER, rows=release_export_rows
+    )
 
 
 @require_http_methods(["GET", "POST"])

@@ -6,11 +6,13 @@ from typing import Any
 from django.db import IntegrityError
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from ninja import Status
 
 from apps.api.auth import team_for_token, token_of
 from apps.api.errors import ApiError
 from apps.api.schemas import Error, WindowQuery
+from apps.core.csvfiles import csv_response
 
 READ_ERRORS = {400: Error, 401: Error, 404: Error, 422: Error}
 WRITE_ERRORS = {**READ_ERRORS, 409: Error}
@@ -48,6 +50,29 @@ def window_page(
     organization token and no `team`, every team's."""
     team = team_for_token(token_of(request), filters.team, unknown_status=400, required=False)
     return page_of(rows(team=team, start=filters.start, end=filters.end), filters)
+
+
+def wants_csv(request: HttpRequest) -> bool:
+    """`?format=csv`, or an Accept header that asks for text/csv."""
+    if request.GET.get("format", "").lower() == "csv":
+        return True
+    return "text/csv" in request.headers.get("Accept", "")
+
+
+def window_csv(
+    request: HttpRequest,
+    filters: WindowQuery,
+    rows: Callable[..., QuerySet[Any]],
+    *,
+    noun: str,
+    header: tuple[str, ...],
+    cells: Callable[[QuerySet[Any]], Any],
+) -> HttpResponseBase:
+    """Every row of the window (no paging) as a streamed CSV, in the columns of the API."""
+    team = team_for_token(token_of(request), filters.team, unknown_status=400, required=False)
+    check_window(filters)
+    name = f"{team.slug if team is not None else 'organization'}-{noun}.csv"
+    return csv_response(name, header, cells(rows(team=team, start=filters.start, end=filters.end)))
 
 
 def upsert_answer[M: Model](

@@ -7,9 +7,17 @@ from ninja import Query, Router, Status
 
 from apps.api.auth import team_for_token, token_of
 from apps.api.errors import ApiError
-from apps.api.routes.common import READ_ERRORS, WRITE_ERRORS, upsert_answer, window_page
+from apps.api.routes.common import (
+    READ_ERRORS,
+    WRITE_ERRORS,
+    upsert_answer,
+    wants_csv,
+    window_csv,
+    window_page,
+)
 from apps.api.schemas import IncidentIn, IncidentOut, IncidentPage, WindowQuery
 from apps.api.selectors import incidents_list, release_by_ref
+from apps.imports.columns import INCIDENT_HEADER, incident_export_rows
 from apps.incidents.models import Incident
 from apps.incidents.services import incident_upsert
 from apps.releases.models import Source
@@ -96,4 +104,13 @@ def post_incident(request: HttpRequest, payload: IncidentIn) -> Status[Incident]
 def list_incidents(request: HttpRequest, filters: Query[WindowQuery]) -> dict[str, Any]:
     """Incidents that started in `[start, end)` (dates in the organization's time zone).
     Without `team`, an organization token lists every team's incidents."""
+    if wants_csv(request):
+        return window_csv(  # type: ignore[return-value]
+            request,
+            filters,
+            incidents_list,
+            noun="incidents",
+            header=INCIDENT_HEADER,
+            cells=incident_export_rows,
+        )
     return window_page(request, filters, incidents_list)

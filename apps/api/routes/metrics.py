@@ -8,8 +8,11 @@ from ninja import Query, Router
 
 from apps.api.auth import team_for_token, token_of
 from apps.api.errors import ApiError
+from apps.api.routes.common import wants_csv
 from apps.api.schemas import Error, MetricsOut, MetricsQuery
+from apps.core.csvfiles import csv_response
 from apps.core.timezones import org_tz
+from apps.imports.columns import metrics_export
 from apps.metrics.selectors import WindowMetrics, window_metrics_with_weeks
 
 router = Router(tags=["metrics"])
@@ -51,4 +54,10 @@ def get_metrics(request: HttpRequest, query: Query[MetricsQuery]) -> WindowMetri
     `computed_at` says how fresh the answer is."""
     team = team_for_token(token_of(request), query.team, unknown_status=400, required=False)
     start, end = metrics_window(query.start, query.end)
-    return window_metrics_with_weeks(team=team, start=start, end=end)
+    answer = window_metrics_with_weeks(team=team, start=start, end=end)
+    if wants_csv(request):
+        # The CSV form is the window's weeks, one row a week.
+        header, rows = metrics_export(answer)
+        scope = team.slug if team is not None else "organization"
+        return csv_response(f"{scope}-weekly-metrics-{start}-{end}.csv", header, rows)  # type: ignore[return-value]
+    return answer

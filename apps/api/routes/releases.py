@@ -8,9 +8,17 @@ from ninja import Query, Router, Status
 
 from apps.api.auth import team_for_token, token_of
 from apps.api.errors import ApiError
-from apps.api.routes.common import READ_ERRORS, WRITE_ERRORS, upsert_answer, window_page
+from apps.api.routes.common import (
+    READ_ERRORS,
+    WRITE_ERRORS,
+    upsert_answer,
+    wants_csv,
+    window_csv,
+    window_page,
+)
 from apps.api.schemas import ReleaseIn, ReleaseOut, ReleasePage, WindowQuery
 from apps.api.selectors import incident_by_ref, releases_list
+from apps.imports.columns import RELEASE_HEADER, release_export_rows
 from apps.releases.models import Release, Source
 from apps.releases.services import release_upsert
 
@@ -72,4 +80,13 @@ def post_release(request: HttpRequest, payload: ReleaseIn) -> Status[Release]:
 def list_releases(request: HttpRequest, filters: Query[WindowQuery]) -> dict[str, Any]:
     """Releases deployed in `[start, end)` (dates in the organization's time zone).
     Without `team`, an organization token lists every team's releases."""
+    if wants_csv(request):
+        return window_csv(  # type: ignore[return-value]
+            request,
+            filters,
+            releases_list,
+            noun="releases",
+            header=RELEASE_HEADER,
+            cells=release_export_rows,
+        )
     return window_page(request, filters, releases_list)
