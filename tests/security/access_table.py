@@ -199,6 +199,10 @@ def _focus(world: World) -> dict[str, Any]:
     return {"pk": world.objects["focus"].pk}
 
 
+def _import(world: World) -> dict[str, Any]:
+    return {"pk": world.objects["import"].pk}
+
+
 def _token(world: World) -> dict[str, Any]:
     return {"pk": world.objects["token"].pk}
 
@@ -242,6 +246,19 @@ ROWS: list[Row] = [
         "POST",
         values=_release,
     ),
+    # --- exports and imports (CSV) ---------------------------------------------------------
+    team_page("teams/<slug:slug>/incidents/export.csv", "incidents:export"),
+    team_page("teams/<slug:slug>/releases/export.csv", "releases:export"),
+    team_page("teams/<slug:slug>/metrics.csv", "metrics_export"),
+    team_managers_page("teams/<slug:slug>/imports/", "imports:list", "GET POST"),
+    team_managers_page("teams/<slug:slug>/imports/<int:pk>/", "imports:detail", values=_import),
+    team_managers_page(
+        "teams/<slug:slug>/imports/<int:pk>/start/", "imports:start", "POST", values=_import
+    ),
+    team_managers_page(
+        "teams/<slug:slug>/imports/<int:pk>/refused.csv", "imports:refused", values=_import
+    ),
+    # --- focus periods -----------------------------------------------------------------------
     team_page("teams/<slug:slug>/focus/", "focus:team"),
     team_managers_page("teams/<slug:slug>/focus/propose/", "focus:propose", "GET POST"),
     team_page("teams/<slug:slug>/focus/<int:pk>/", "focus:period", values=_focus),

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from apps.api.models import ApiToken
 from apps.api.services import api_token_create
+from apps.imports.models import ImportJob
 from apps.outcomes.models import Outcome
 from apps.teams.models import Membership, Team
 from tests.factories import (
@@ -93,6 +94,15 @@ class World:
             "incident": IncidentFactory(team=team_a),
             "release": ReleaseFactory(team=team_a),
             "focus": FocusPeriodFactory(team=team_a),
+            # Finished, so that starting it again is refused politely, whoever asks.
+            "import": ImportJob.objects.create(
+                team=team_a,
+                kind=ImportJob.Kind.INCIDENTS,
+                time_zone="UTC",
+                file_path="imports/incidents.csv",
+                file_name="incidents.csv",
+                state=ImportJob.State.DONE,
+            ),
             "outcome": Outcome.objects.create(
                 team=team_a, name="Checkout conversion", unit="%", baseline=1, target=2
             ),
