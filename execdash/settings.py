@@ -142,7 +142,11 @@ if DATABASE_URL:
         raise ImproperlyConfigured("DATABASE_URL must be a postgres:// URL (or unset for SQLite).")
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
     DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
+    # A persistent connection is checked before each request reuses it, so a restarted
+    # database is reconnected to without restarting the app; a database that does not
+    # answer fails a request after connect_timeout (a 503 page), not after minutes.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
 else:
     DATABASES = {
         "default": {
@@ -361,10 +365,34 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
+# A task is acknowledged when it ends, and requeued when its worker process dies: every task
+# is idempotent (rollups are upserts, buckets are cleared only once written), so running one
+# twice is harmless and losing one is not.
 CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Web requests publish after their commit: a dead broker must cost them about a second at
+# most, not kombu's default retries. (Nothing is lost: the dirty buckets are the outbox and
+# beat's sweep repairs them.) The visibility timeout (an unacknowledged message is delivered
+# again after it) must exceed the longest task, CELERY_TASK_TIME_LIMIT, or a long recompute
+# would run twice at once; a worker killed outright leaves its message for that long, which
+# is harmless because the sweep redoes the work within a minute.
+CELERY_BROKER_CONNECTION_TIMEOUT = 1.0
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    "socket_connect_timeout": 1.0,
+    "socket_timeout": 5.0,
+}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+# How often beat's sweep processes dirty buckets left by a lost message or a dead worker,
+# and the worker writes the heartbeat /health/ready reads.
+EXECDASH_SWEEP_SECONDS = float(env("EXECDASH_SWEEP_SECONDS", "60"))
 CELERY_TIMEZONE = EXECDASH_TIME_ZONE
 # Debounce: how long the worker waits after a write before recomputing, so a burst of
 # writes becomes one recompute of the buckets it touched.

@@ -103,3 +103,14 @@ def member_client(people: Personas) -> Client:
 @pytest.fixture
 def outsider_client(people: Personas) -> Client:
     return client_for(people.outsider)
+
+
+@pytest.fixture(autouse=True)
+def _closed_breakers():  # type: ignore[no-untyped-def]
+    """A breaker a test opened (a refused broker, a dead cache) must not make the next test
+    skip its calls for the cool-down."""
+    from apps.core.breaker import breakers_reset
+
+    breakers_reset()
+    yield
+    breakers_reset()

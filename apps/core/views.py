@@ -1,24 +1,101 @@
 from __future__ import annotations
 
+import sys
+import time
+from typing import Any
+
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.db import connection
-from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
+from django.core.cache import cache, caches
+from django.db import InterfaceError, OperationalError, connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template import loader
 from django.views.decorators.csrf import requires_csrf_token
 from django.views.decorators.http import require_GET
 
+from apps.core.cache import ExecdashRedisCache
+from execdash.celery import HEARTBEAT_KEY
+
 
 @login_not_required
 @require_GET
 def health(request: HttpRequest) -> JsonResponse:
-    """Liveness and database reachability, for load balancers and compose health checks."""
+    """Liveness and database reachability (the first health URL; kept for existing probes)."""
+    database = _check_database()
+    if database["status"] != "ok":
+        return JsonResponse({"status": "error", "detail": database["detail"]}, status=503)
+    return JsonResponse({"status": "ok", "database": connection.vendor})
+
+
+@login_not_required
+@require_GET
+def health_live(request: HttpRequest) -> JsonResponse:
+    """The process is up and answers: no database, no Redis (a liveness probe restarts a
+    process that fails it, which a dead database would not cure)."""
+    return JsonResponse({"status": "ok"})
+
+
+@login_not_required
+@require_GET
+def health_ready(request: HttpRequest) -> JsonResponse:
+    """Whether this instance can do its work: the database, Redis when configured, and a
+    worker heartbeat younger than HEARTBEAT_MAX_AGE seconds (when tasks run in-process,
+    without REDIS_URL, there is no worker to check). Each check is reported by name; 503
+    when one fails."""
+    checks = {
+        "database": _check_database(),
+        "redis": _check_redis(),
+        "worker": _check_worker(),
+    }
+    ready = all(check["status"] != "down" for check in checks.values())
+    return JsonResponse(
+        {"status": "ok" if ready else "unavailable", "checks": checks},
+        status=200 if ready else 503,
+    )
+
+
+HEARTBEAT_MAX_AGE = 120.0
+Check = dict[str, Any]
+
+
+def _check_database() -> Check:
+    started = time.monotonic()
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-        return JsonResponse({"status": "ok", "database": connection.vendor})
     except Exception as exc:
-        return JsonResponse({"status": "error", "detail": str(exc)}, status=503)
+        connection.close_if_unusable_or_obsolete()
+        return {"status": "down", "detail": f"{type(exc).__name__}: {exc}".strip()}
+    return {"status": "ok", "vendor": connection.vendor, "ms": _ms(started)}
+
+
+def _check_redis() -> Check:
+    if not settings.REDIS_URL:
+        return {"status": "not configured"}
+    backend = caches["default"]
+    if not isinstance(backend, ExecdashRedisCache):
+        return {"status": "not configured"}
+    started = time.monotonic()
+    if not backend.ping():
+        return {"status": "down", "detail": "Redis does not answer"}
+    return {"status": "ok", "ms": _ms(started)}
+
+
+def _check_worker() -> Check:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return {"status": "not applicable", "detail": "tasks run in the web process"}
+    beat = cache.get(HEARTBEAT_KEY)
+    if beat is None:
+        return {"status": "down", "detail": "no worker heartbeat"}
+    age = max(0.0, time.time() - float(beat))
+    if age > HEARTBEAT_MAX_AGE:
+        return {"status": "down", "detail": f"last worker heartbeat {age:.0f} s ago"}
+    return {"status": "ok", "heartbeat_age_s": round(age, 1)}
+
+
+def _ms(started: float) -> float:
+    return round((time.monotonic() - started) * 1000, 1)
 
 
 @require_GET
@@ -37,5 +114,23 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 def server_error(request: HttpRequest) -> HttpResponse:
     """The 500 page. Rendered without a request context: the database, the session or a
     context processor may be what failed, so the template needs nothing but static files.
+
+    Django calls it while handling the exception, so the exception is at hand: a database
+    that cannot be reached (or a query it cancelled) is a 503 with Retry-After, "try again
+    shortly", not a 500. Under /api/ the answer is the API's JSON error shape.
     """
-    return HttpResponseServerError(loader.get_template("500.html").render())
+    unavailable = isinstance(sys.exc_info()[1], (OperationalError, InterfaceError))
+    status = 503 if unavailable else 500
+    if getattr(request, "path", "").startswith("/api/"):
+        detail = (
+            "The service is temporarily unavailable; try again shortly."
+            if unavailable
+            else "Internal server error."
+        )
+        response: HttpResponse = JsonResponse({"detail": detail, "errors": {}}, status=status)
+    else:
+        template = "503.html" if unavailable else "500.html"
+        response = HttpResponse(loader.get_template(template).render(), status=status)
+    if unavailable:
+        response["Retry-After"] = "5"
+    return response

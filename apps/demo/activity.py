@@ -13,11 +13,12 @@ import datetime as dt
 import math
 import random
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 from apps.core.timezones import local_midnight, org_tz
 from apps.demo.draws import lognormal_hours, poisson, rng_for, weighted
+from apps.demo.focus import Effect, focus_effects
 from apps.demo.organization import TeamProfile, username
 from apps.incidents.models import Incident
 from apps.releases.models import Release, Source
@@ -114,10 +115,13 @@ def plan_team(*, profile: TeamProfile, seed: int, first_day: dt.date, today: dt.
     tz = org_tz()
     cutoff = local_midnight(today, tz)
     handles = [username(p, profile) for p in profile.people]
+    effects = focus_effects(profile.slug, profile.focus, first_day=first_day, today=today)
+    usual = profile
     plan = Plan()
     day = first_day
     while day < today:
-        rng = rng_for(seed, profile.slug, "day", day.isoformat())
+        rng = rng_for(seed, usual.slug, "day", day.isoformat())
+        profile = _during_focus(usual, effects, day)
         draw = _Day(plan, rng, profile, handles, cutoff)
         midnight = local_midnight(day, tz)
         if day.weekday() < 5:
@@ -136,15 +140,15 @@ def plan_team(*, profile: TeamProfile, seed: int, first_day: dt.date, today: dt.
             external_id = f"demo:{profile.slug}:incident:{day.isoformat()}:{i}"
             _plan_incident(draw, service, started, cause, None, external_id, title)
         day += dt.timedelta(days=1)
-    if profile.open_incident is not None:
-        title, severity, hours = profile.open_incident
+    if usual.open_incident is not None:
+        title, severity, hours = usual.open_incident
         started = cutoff - dt.timedelta(hours=hours)
         plan.incidents.append(
             PlannedIncident(
-                f"demo:{profile.slug}:open:{started.date().isoformat()}",
+                f"demo:{usual.slug}:open:{started.date().isoformat()}",
                 title,
                 severity,
-                profile.services[0],
+                usual.services[0],
                 started,
                 started + dt.timedelta(minutes=9),
                 None,
@@ -155,6 +159,21 @@ def plan_team(*, profile: TeamProfile, seed: int, first_day: dt.date, today: dt.
             )
         )
     return plan
+
+
+def _during_focus(
+    profile: TeamProfile, effects: list[tuple[dt.date, dt.date, Effect]], day: dt.date
+) -> TeamProfile:
+    """The team's profile on `day`, changed by the focus covering it (apps.demo.focus)."""
+    for first, last, effect in effects:
+        if first <= day <= last:
+            return replace(
+                profile,
+                deploys_per_week=profile.deploys_per_week * effect.deploys,
+                failure_rate=profile.failure_rate * effect.failures,
+                ttr_median_hours=profile.ttr_median_hours * effect.restore,
+            )
+    return profile
 
 
 def _plan_release(

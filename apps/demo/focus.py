@@ -12,6 +12,7 @@ from typing import Any
 
 from apps.core.timezones import local_midnight
 from apps.focus.models import FocusKind, FocusPeriod
+from apps.focus.tradeoffs import metrics_named_in
 from apps.teams.models import Team
 
 K_STAB, K_THRU, K_KNOW = FocusKind.STABILITY, FocusKind.THROUGHPUT, FocusKind.KNOWLEDGE_SHARING
@@ -41,8 +42,8 @@ FOCUS_TABLE: tuple[tuple[str, str, float, float | None, str, int | None, str], .
     ("mobile", K_STAB, 0.85, None, ST.ALIGNED, -10, "throughput"),
     ("platform", K_KNOW, 0.7, 0.3, ST.CLOSED, None, "throughput"),
     ("platform", K_THRU, 0.3, None, ST.ALIGNED, 28, ""),
-    ("growth", K_STAB, 1.0, 0.45, ST.CLOSED, None, "throughput"),
-    ("growth", K_THRU, 0.45, None, ST.ALIGNED, 10, "stability"),
+    ("growth", K_STAB, 0.7, 0.38, ST.CLOSED, None, "throughput"),
+    ("growth", K_THRU, 0.38, None, ST.ALIGNED, 10, "stability"),
     ("identity", K_STAB, 0.6, None, ST.ALIGNED, 20, "throughput"),
     ("data", K_KNOW, 0.5, None, ST.ALIGNED, 30, "throughput"),
     ("checkout", K_THRU, 0.5, None, ST.ALIGNED, 25, "stability"),
@@ -77,6 +78,47 @@ platform/throughput: deployment_frequency ≥ 20 / week
 growth/stability: change_failure_rate ≤ 15 %
 growth/throughput: deployment_frequency ≥ 15 / week
 """
+
+
+@dataclass(frozen=True)
+class Effect:
+    """How a focus changed the way a team worked: factors on its deployments a week, its
+    failure rate and its time to restore (apps.demo.activity draws each day with them)."""
+
+    deploys: float = 1.0
+    failures: float = 1.0
+    restore: float = 1.0
+
+
+# The story "did the focus work?" tells: Growth's stability focus worked (restores from
+# about 8 h to about 1 h, fewer failed changes), at the cost it accepted (fewer deploys).
+# Its before-window (as long as the period, just before it) lies inside the demo span.
+EFFECTS: dict[str, Effect] = {
+    f"growth/{K_STAB}": Effect(deploys=0.6, failures=0.3, restore=0.15),
+}
+
+
+def plan_days(plan: FocusPlan, *, first_day: dt.date, today: dt.date) -> tuple[dt.date, dt.date]:
+    """The first and last day of a planned period (the last is today for a current one)."""
+    span = (today - first_day).days
+
+    def day_at(fraction: float) -> dt.date:
+        day = today - dt.timedelta(days=round(fraction * span))
+        return day - dt.timedelta(days=day.weekday())  # periods start on Mondays
+
+    ends = day_at(plan.ends) - dt.timedelta(days=1) if plan.ends is not None else today
+    return day_at(plan.starts), ends
+
+
+def focus_effects(
+    slug: str, plans: tuple[FocusPlan, ...], *, first_day: dt.date, today: dt.date
+) -> list[tuple[dt.date, dt.date, Effect]]:
+    """The days over which a team's focus changed how it worked, and how."""
+    return [
+        (*plan_days(plan, first_day=first_day, today=today), EFFECTS[f"{slug}/{plan.kind}"])
+        for plan in plans
+        if f"{slug}/{plan.kind}" in EFFECTS
+    ]
 
 
 def _by_focus(text: str) -> dict[str, str]:
@@ -124,16 +166,10 @@ def focus_periods_seed(
     # next to it could overlap, and a later run (a later "today") would place them elsewhere.
     if FocusPeriod.objects.filter(team=team).exists():
         return 0
-    span = (today - first_day).days
-
-    def day_at(fraction: float) -> dt.date:
-        day = today - dt.timedelta(days=round(fraction * span))
-        return day - dt.timedelta(days=day.weekday())  # periods start on Mondays
-
     rows = []
     for plan in plans:
-        starts = day_at(plan.starts)
-        ends = day_at(plan.ends) - dt.timedelta(days=1) if plan.ends is not None else None
+        starts, last = plan_days(plan, first_day=first_day, today=today)
+        ends = last if plan.ends is not None else None
         if ends is not None and ends < starts:
             continue
         aligned = plan.status != ST.PROPOSED
@@ -145,6 +181,7 @@ def focus_periods_seed(
                 ends_on=ends,
                 rationale=plan.rationale or "Demo focus.",
                 tradeoff=plan.tradeoff,
+                tradeoff_metrics=metrics_named_in(plan.tradeoff),
                 success_signals=[{"metric": m, "target": t} for m, t in plan.signals],
                 revisit_on=(
                     today + dt.timedelta(days=plan.revisit_in_days)

@@ -23,7 +23,7 @@ from typing import Any
 from django.utils import timezone
 
 from apps.core.timezones import org_tz
-from apps.focus.models import FocusKind, FocusPeriod
+from apps.focus.models import FocusPeriod
 from apps.focus.statistics import (
     MIN_SAMPLES,
     NOT_ENOUGH_DATA,
@@ -34,6 +34,7 @@ from apps.focus.statistics import (
     compare_weekly_rates,
     overall_verdict,
 )
+from apps.focus.tradeoffs import KIND_METRICS, tradeoff_metrics_of
 from apps.metrics.selectors import WindowSamples, window_samples
 
 MIN_DAYS = 14
@@ -77,12 +78,6 @@ METRICS: dict[str, tuple[str, Comparison]] = {
     "bus_factor": ("bus_factor", _bus),
 }
 
-KIND_METRICS: dict[str, tuple[str, ...]] = {
-    FocusKind.STABILITY: ("time_to_restore", "change_failure_rate"),
-    FocusKind.THROUGHPUT: ("deployment_frequency", "lead_time"),
-    FocusKind.KNOWLEDGE_SHARING: ("bus_factor",),
-}
-
 
 @dataclass(frozen=True)
 class Evaluation:
@@ -91,6 +86,9 @@ class Evaluation:
     during: Window | None
     metrics: list[MetricChange] = field(default_factory=list)
     note: str = ""
+    # The metrics of the trade-off the period accepts, compared the same way; shown as its
+    # expected cost, never part of the verdict.
+    costs: list[MetricChange] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         def window(bounds: Window | None) -> dict[str, str] | None:
@@ -105,6 +103,10 @@ class Evaluation:
             "metrics": [m.as_dict() for m in self.metrics],
             "note": self.note,
         }
+
+    def stored(self) -> dict[str, Any]:
+        """`as_dict` with the expected costs: what apps.focus.evaluations stores."""
+        return {**self.as_dict(), "costs": [m.as_dict() for m in self.costs]}
 
 
 def evaluation_windows(period: FocusPeriod, *, today: dt.date) -> tuple[Window, Window] | None:
@@ -153,13 +155,17 @@ def _judge(
         METRICS[metric][1](metric, before, during, days, period.pk or 0)
         for metric in KIND_METRICS[period.kind.slug]
     ]
+    costs = [
+        METRICS[metric][1](metric, before, during, days, period.pk or 0)
+        for metric in tradeoff_metrics_of(period)
+    ]
     verdict = overall_verdict(changes)
     note = (
         f"Fewer than {MIN_SAMPLES} samples in a window for every metric of this kind."
         if verdict == NOT_ENOUGH_DATA
         else ""
     )
-    return Evaluation(verdict, *windows, changes, note)
+    return Evaluation(verdict, *windows, changes, note, costs)
 
 
 def focus_evaluate_many(
@@ -183,7 +189,9 @@ def focus_evaluate_many(
     for windows, group in pending.items():
         team_ids = sorted({period.team_id for period in group})
         groups = {
-            METRICS[metric][0] for period in group for metric in KIND_METRICS[period.kind.slug]
+            METRICS[metric][0]
+            for period in group
+            for metric in (*KIND_METRICS[period.kind.slug], *tradeoff_metrics_of(period))
         }
         before, during = (
             window_samples(team_ids=team_ids, start=start, end=end, groups=groups)

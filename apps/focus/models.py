@@ -180,3 +180,26 @@ class SentReminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for period {self.period_id} on {self.day}"
+
+
+class FocusEvaluation(models.Model):
+    """A focus period's stored "did it work" answer (apps.focus.evaluations).
+
+    The worker recomputes a team's rows whenever it recomputes the team's rollups, so pages
+    and the API read them in one query. A row holds for the team's recompute version it was
+    computed for (`version`, as apps.metrics.selectors.scope_versions gives it), the day it
+    was computed (a running period is judged "so far") and the period's kind and dates
+    (`signature`); when any of them moved on, readers compute the answer afresh.
+    """
+
+    period = models.OneToOneField(FocusPeriod, on_delete=models.CASCADE, related_name="evaluation")
+    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="+")
+    version = models.CharField(max_length=40, blank=True)
+    evaluated_on = models.DateField()
+    signature = models.CharField(max_length=80)
+    verdict = models.CharField(max_length=20)
+    payload = models.JSONField()
+    computed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"evaluation of period {self.period_id}: {self.verdict}"

@@ -31,10 +31,11 @@ def _events() -> Prefetch:
 
 
 def focus_periods_of_team(*, team: Team) -> QuerySet[FocusPeriod]:
-    """The team's periods, newest first, with their kind, people and history."""
+    """The team's periods, newest first, with their kind, people, history and stored
+    evaluation (apps.focus.evaluations)."""
     return (
         FocusPeriod.objects.filter(team=team)
-        .select_related("team", "kind", "proposed_by", "aligned_by")
+        .select_related("team", "kind", "proposed_by", "aligned_by", "evaluation")
         .prefetch_related(_events())
         .order_by("-starts_on", "-id")
     )
@@ -130,10 +131,11 @@ def current_focus_by_team(team_ids: Sequence[int], today: dt.date) -> dict[int, 
 
 
 def team_periods(team: Team) -> list[FocusPeriod]:
-    """All focus periods of a team, oldest first, with who proposed and aligned them."""
+    """All focus periods of a team, oldest first, with who proposed and aligned them and
+    their stored evaluations (apps.focus.evaluations)."""
     return list(
         FocusPeriod.objects.filter(team=team)
-        .select_related("kind", "aligned_by", "proposed_by")
+        .select_related("kind", "aligned_by", "proposed_by", "evaluation")
         .order_by("starts_on")
     )
 

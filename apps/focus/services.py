@@ -27,6 +27,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from apps.focus.catalog import METRICS, metric_label, signal_parse
+from apps.focus.evaluations import focus_evaluations_refresh_on_commit
 from apps.focus.models import FocusEvent, FocusKind, FocusPeriod
 from apps.teams.models import Team
 
@@ -286,6 +287,8 @@ def _save_guarding_overlap(period: FocusPeriod, **save_kwargs: Any) -> None:
         if other is not None:
             raise FocusOverlapError(other) from exc
         raise
+    # Its "did it work" answer follows its dates, kind and trade-off (apps.focus.evaluations).
+    focus_evaluations_refresh_on_commit(team_id=period.team_id)
 
 
 # --- the lifecycle ---------------------------------------------------------------------
@@ -459,6 +462,7 @@ def _end_today(period: FocusPeriod, today: dt.date) -> dict[str, list[Any]]:
     period.ends_on = ends_on
     period.status = Status.CLOSED
     period.save(update_fields=["ends_on", "status"])
+    focus_evaluations_refresh_on_commit(team_id=period.team_id)
     return changes
 
 

@@ -341,7 +341,10 @@ def _clear(dirty: list[tuple[int, int, dt.date, dt.datetime]]) -> int:
 
 
 def rollups_process_dirty(
-    *, trigger: str = "worker", recomputed_teams: list[int] | None = None
+    *,
+    trigger: str = "worker",
+    recomputed_teams: list[int] | None = None,
+    recomputed_weeks: dict[int, list[dt.date]] | None = None,
 ) -> int:
     """Recompute every dirty bucket, then clear those nobody re-marked meanwhile.
 
@@ -349,7 +352,7 @@ def rollups_process_dirty(
     scopes' versions, the cleared buckets and the RecomputeRun that logs them commit
     together, or (after a crash) not at all and the buckets stay dirty. Returns the number
     of buckets processed. The ids of the teams recomputed are appended to `recomputed_teams`
-    when given.
+    when given, and each team's recomputed weeks (Mondays) added to `recomputed_weeks`.
     """
     started = timezone.now()
     dirty = list(
@@ -378,6 +381,9 @@ def rollups_process_dirty(
         )
     if recomputed_teams is not None:
         recomputed_teams.extend(sorted(by_team))
+    if recomputed_weeks is not None:
+        for team_id, weeks in by_team.items():
+            recomputed_weeks.setdefault(team_id, []).extend(sorted(set(weeks)))
     log.info("recomputed %d dirty buckets of %d teams", len(dirty), len(by_team))
     return len(dirty)
 

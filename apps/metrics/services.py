@@ -10,11 +10,14 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from apps.core.breaker import CircuitBreaker
 from apps.core.timezones import week_start_of, weeks_between
 from apps.metrics.models import DirtyBucket
 
 SCHEDULE_KEY = "execdash:recompute-scheduled"
 ORG_PREWARM_KEY = "execdash:org-windows-prewarmed"
+# The Celery broker as the web process sees it (one per process).
+BROKER = CircuitBreaker("Celery broker", cooldown=10.0)
 
 
 def weeks_spanning(start: dt.datetime, end: dt.datetime | None) -> list[dt.date]:
@@ -51,23 +54,31 @@ def recompute_schedule() -> None:
 
     A burst of writes sets the flag once; the task clears it before it reads the
     buckets, so a write that lands during the recompute schedules another run.
+
+    Runs after the writer's commit, in its request: it never raises. A broker that refuses
+    the message costs one bounded attempt (CELERY_BROKER_CONNECTION_TIMEOUT, one retry),
+    then publishing is skipped for a cool-down; the buckets stay dirty and beat's sweep
+    processes them once the broker is back.
     """
     from apps.metrics.tasks import process_dirty_buckets
 
     if settings.CELERY_TASK_ALWAYS_EAGER:
         process_dirty_buckets.delay()
         return
+    if not BROKER.allow():
+        return
     delay = settings.EXECDASH_RECOMPUTE_DELAY_SECONDS
+    # The cache answers even when Redis is down (it says yes to `add` then).
+    first = cache.add(SCHEDULE_KEY, "1", timeout=max(int(delay * 10), 30))
+    if not first:
+        return
     try:
-        first = cache.add(SCHEDULE_KEY, "1", timeout=max(int(delay * 10), 30))
-    except Exception:  # cache down: schedule anyway, the sweep dedupes the work
-        first = True
-    if first:
-        try:
-            process_dirty_buckets.apply_async(countdown=delay)
-        except Exception:
-            # Broker unreachable: the rows stay dirty and the beat sweep picks them up.
-            cache.delete(SCHEDULE_KEY)
+        process_dirty_buckets.apply_async(countdown=delay)
+    except Exception as exc:
+        BROKER.failed(exc)
+        cache.delete(SCHEDULE_KEY)
+    else:
+        BROKER.succeeded()
 
 
 def windows_prewarm(*, team_ids: Sequence[int], today: dt.date | None = None) -> int:
@@ -91,10 +102,8 @@ def windows_prewarm(*, team_ids: Sequence[int], today: dt.date | None = None) ->
 
     teams = list(Team.objects.filter(id__in=list(team_ids)))
     interval = settings.EXECDASH_ORG_PREWARM_SECONDS
-    try:
-        with_org = interval <= 0 or cache.add(ORG_PREWARM_KEY, "1", timeout=interval)
-    except Exception:  # cache down: skip the organization, requests compute it
-        with_org = False
+    # The cache answers even when Redis is down (it says yes to `add` then).
+    with_org = interval <= 0 or cache.add(ORG_PREWARM_KEY, "1", timeout=interval)
     done = 0
     for weeks in PRESET_WEEKS:
         start, end = preset_window(weeks, today=today)

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from apps.focus.models import FocusPeriod
+from apps.focus.models import FocusEvaluation, FocusPeriod
 from tests.api.conftest import assert_error
 from tests.factories import FocusPeriodFactory
 
@@ -148,7 +148,12 @@ def test_periods_with_the_same_windows_are_evaluated_together(admin_api) -> None
     admin_api.get("/focus-periods", limit=1)  # the token's first use is recorded once
     queries = []
     for limit in (1, 3):
+        FocusEvaluation.objects.all().delete()  # none stored: each page computes its own
         with CaptureQueriesContext(connection) as captured:
             assert len(admin_api.get("/focus-periods", limit=limit).json()["items"]) == limit
         queries.append(len(captured))
     assert queries[0] == queries[1]
+    # Read again, the stored answers are served: no window is read.
+    with CaptureQueriesContext(connection) as captured:
+        admin_api.get("/focus-periods", limit=3)
+    assert len(captured) < queries[1]

@@ -239,3 +239,23 @@ def test_make_run_sequence_ends_on_the_team_list(client, settings) -> None:  # t
     page = response.content.decode()
     for name in ("Payments", "Search", "Mobile", "Platform", "Growth"):
         assert name in page
+
+
+def test_the_default_demo_has_a_stability_focus_that_worked() -> None:
+    """Growth's stability focus: improved, with its expected cost (fewer deployments)
+    visible, stored by the seed for the pages to read."""
+    from apps.focus.evaluations import evaluation_from_stored
+    from apps.focus.models import FocusEvaluation
+
+    seed()
+    period = FocusPeriod.objects.get(team__slug="growth", kind__slug=FocusKind.STABILITY)
+    evaluation = evaluation_from_stored(FocusEvaluation.objects.get(period=period).payload)
+    assert evaluation.verdict == "improved", evaluation
+    ttr = next(m for m in evaluation.metrics if m.metric == "time_to_restore")
+    assert ttr.verdict == "improved"
+    costs = {m.metric: m for m in evaluation.costs}
+    assert set(costs) == {"deployment_frequency", "lead_time"}
+    frequency = costs["deployment_frequency"]
+    assert frequency.during is not None
+    assert frequency.before is not None
+    assert frequency.during < frequency.before

@@ -91,8 +91,9 @@ def test_start_order_and_health_checks(compose: dict) -> None:
         deps = services[name]["depends_on"]
         assert deps["postgres"]["condition"] == "service_healthy"
         assert deps["redis"]["condition"] == "service_healthy"
-    for name in ("worker", "beat"):  # they need the tables web's migrations create
-        assert services[name]["depends_on"]["web"]["condition"] == "service_healthy"
+    for name in ("worker", "beat"):  # web migrates; its readiness waits for the worker
+        assert services[name]["depends_on"]["web"]["condition"] == "service_started"
+    assert "/health/ready" in (ROOT / "scripts" / "healthcheck.py").read_text()
 
 
 def test_data_lives_in_volumes(compose: dict) -> None:

@@ -20,7 +20,7 @@ from apps.api.schemas import (
     TeamSlug,
     team_filter,
 )
-from apps.focus.evaluation import focus_evaluate_many
+from apps.focus.evaluations import focus_evaluations_of
 from apps.focus.models import FocusKind, FocusPeriod
 from apps.focus.services import FocusOverlapError, focus_period_create
 
@@ -38,8 +38,10 @@ def _periods() -> QuerySet[FocusPeriod]:
 
 
 def evaluated(periods: Sequence[FocusPeriod]) -> list[EvaluatedPeriod]:
-    """The periods with their evaluations, computed together (`focus_evaluate_many`)."""
-    evaluations = focus_evaluate_many(periods)
+    """The periods with their stored evaluations (apps.focus.evaluations); those not
+    stored yet, or stale, are computed together (`focus_evaluate_many`: one page of periods
+    at most, sharing their windows' queries) and stored for the next read."""
+    evaluations = focus_evaluations_of(periods)
     return [EvaluatedPeriod(period, evaluations[period.pk]) for period in periods]
 
 

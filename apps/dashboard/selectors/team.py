@@ -18,8 +18,10 @@ from apps.dashboard.charts.base import Marker, dense_weeks, focus_bands
 from apps.dashboard.charts.figures import TeamCharts
 from apps.dashboard.charts.figures import team_charts as build_team_charts
 from apps.dashboard.dates import DateRange
+from apps.dashboard.focus_cards import PeriodCard, period_cards
 from apps.dashboard.page_cache import with_script_json
 from apps.dashboard.presenters import TimelineBand, timeline_of
+from apps.focus.evaluations import focus_evaluations_of
 from apps.focus.models import FocusPeriod
 from apps.focus.selectors import current_of, team_periods
 from apps.incidents.selectors import severe_incidents_between
@@ -53,9 +55,35 @@ class TeamPage:
     revisit_due: bool
     timeline: list[TimelineBand]
     warnings: list[str]
+    focus_cards: list[PeriodCard]
 
 
-def team_page(*, team: Team, date_range: DateRange, today: dt.date) -> TeamPage:
+def focus_cards_of(
+    periods: Sequence[FocusPeriod],
+    *,
+    today: dt.date,
+    version: str | None = None,
+    date_range: DateRange | None = None,
+) -> list[PeriodCard]:
+    """ "Did it work" cards of the periods (those overlapping `date_range` when given), from
+    the stored evaluations: one query when they hold. `version` is the team's recompute
+    version when the caller has read it already (it saves a query)."""
+    shown = [
+        p
+        for p in periods
+        if date_range is None
+        or (p.starts_on < date_range.end and (p.ends_on is None or p.ends_on >= date_range.start))
+    ]
+    versions: dict[int, str | None] | None = None
+    if version is not None:
+        versions = {p.team_id: version for p in shown}
+    evaluations = focus_evaluations_of(shown, today=today, versions=versions)
+    return period_cards(shown, evaluations, today=today)
+
+
+def team_page(
+    *, team: Team, date_range: DateRange, today: dt.date, version: str | None = None
+) -> TeamPage:
     periods = team_periods(team)
     current = current_of(periods, today)
     return TeamPage(
@@ -66,6 +94,7 @@ def team_page(*, team: Team, date_range: DateRange, today: dt.date) -> TeamPage:
         revisit_due=bool(current and current.revisit_overdue(today)),
         timeline=timeline_of(periods, date_range),
         warnings=[],
+        focus_cards=focus_cards_of(periods, today=today, version=version, date_range=date_range),
     )
 
 

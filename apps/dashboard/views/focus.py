@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from apps.core.formatting import format_count, format_duration, format_per_week, format_rate
 from apps.core.http import is_fragment_request, redirect_after_post
+from apps.dashboard.focus_cards import period_cards
 from apps.dashboard.focus_forms import (
     SIGNAL_ROWS,
     FocusAlignForm,
@@ -32,7 +33,8 @@ from apps.dashboard.focus_forms import (
 )
 from apps.focus import services
 from apps.focus.catalog import metric_label, signal_text
-from apps.focus.evaluation import Evaluation, MetricChange, focus_evaluate, focus_evaluate_many
+from apps.focus.evaluation import Evaluation, MetricChange
+from apps.focus.evaluations import focus_evaluations_of
 from apps.focus.models import FocusEvent, FocusPeriod
 from apps.focus.selectors import (
     Waiting,
@@ -224,11 +226,8 @@ def _render(
     return render(request, name, context, status=status)
 
 
-def _verdicts(periods: list[FocusPeriod], today: dt.date) -> dict[int, str]:
-    """The verdict word of each past period (the "did it work" cards show the numbers),
-    evaluated together: periods with the same windows share their queries. The one place
-    to read the stored evaluations instead, once the worker keeps them."""
-    evaluations = focus_evaluate_many(periods, today=today)
+def _verdicts(evaluations: dict[int, Evaluation]) -> dict[int, str]:
+    """The verdict word of each period (the "did it work" cards show the numbers)."""
     return {pk: VERDICTS.get(e.verdict, e.verdict) for pk, e in evaluations.items()}
 
 
@@ -243,7 +242,9 @@ def focus_team(request: HttpRequest, slug: str) -> HttpResponse:
         p for p in periods if p is not current and p.starts_on > today and p.status != Status.CLOSED
     ]
     past = [p for p in periods if p is not current and p not in upcoming]
-    verdicts = _verdicts(past, today)
+    # The stored evaluations (apps.focus.evaluations), for the verdicts and the cards.
+    evaluations = focus_evaluations_of(periods, today=today)
+    verdicts = _verdicts(evaluations)
     past_views = []
     for period in past:
         view = _view_of(period, rights, today)
@@ -257,6 +258,7 @@ def focus_team(request: HttpRequest, slug: str) -> HttpResponse:
             _view_of(p, rights, today) for p in sorted(upcoming, key=lambda p: p.starts_on)
         ],
         "past": past_views,
+        "focus_cards": period_cards(periods, evaluations, today=today),
     }
     return _render(request, "dashboard/focus/team.html", "content", context)
 
@@ -506,6 +508,6 @@ def focus_revisit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         "team": team,
         "card": _view_of(period, _rights(request, team), today),
         "form": form,
-        "evaluation": _evaluation_view(focus_evaluate(period, today=today)),
+        "evaluation": _evaluation_view(focus_evaluations_of([period], today=today)[period.pk]),
     }
     return _render(request, "dashboard/focus/revisit.html", "form", context)

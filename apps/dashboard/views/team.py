@@ -78,6 +78,7 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "range_form": form,
         "range_error": form.error_text(),
         "presets": preset_links(date_range),
+        "version": state.version if state is not None else None,
     }
     if partial == "numbers":
         # The polling fragment. Once the numbers are fresh it comes back without its
@@ -135,7 +136,7 @@ def _team_content(
         return cached
     team, date_range = context["team"], context["date_range"]
     start, end = date_range.start, date_range.end
-    page = team_page(team=team, date_range=date_range, today=day)
+    page = team_page(team=team, date_range=date_range, today=day, version=context["version"])
     numbers = _numbers(team, date_range, page.current_focus)
     html = unindent(
         render_to_string(

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.demo.organization import DEMO_PASSWORD, PROFILES
 from apps.demo.seeding import seed_demo
+from apps.focus.evaluations import focus_evaluations_refresh
 from apps.metrics.rollups import rollups_recompute_all
 
 
@@ -54,4 +55,6 @@ class Command(BaseCommand):
 def recompute() -> int:
     """Recompute every rollup synchronously, whatever the Celery settings say: the bulk
     inserts above bypass the write services and their dirty-bucket marks."""
-    return int(rollups_recompute_all(trigger="seed_demo") or 0)
+    rows = int(rollups_recompute_all(trigger="seed_demo") or 0)
+    focus_evaluations_refresh()
+    return rows
