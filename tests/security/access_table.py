@@ -17,7 +17,7 @@ empty form or body the matrix sends), LOGIN (a redirect to the login page, or to
 admin's), STAFF (the admin site serves it to staff: its own model permissions decide what
 a superuser may do there), 401, 403, 404, and WEBHOOK (the webhook's own answer to an
 unsigned delivery: a 4xx that is not a login redirect). The team in every URL and body is
-team A's; member_b and token_b are the other team, who must get a 404 that does not say
+team A's (PROBE: a health probe, 200 or 503, whoever asks); member_b and token_b are the other team, who must get a 404 that does not say
 team A exists.
 """
 
@@ -36,6 +36,7 @@ UNAUTHORIZED = "401"
 FORBIDDEN = "403"
 NOT_FOUND = "404"
 WEBHOOK = "webhook"
+PROBE = "probe"  # a health probe: open to all; 200, or 503 while a dependency is down
 
 PERSONAS = (
     "anonymous",
@@ -283,6 +284,8 @@ ROWS: list[Row] = [
         _expect(anonymous=LOGIN, **dict.fromkeys(PEOPLE, OK), **dict.fromkeys(TOKENS, LOGIN)),
     ),
     public("health/", "health"),
+    public("health/live", "health_live"),
+    public("health/ready", "health_ready", outcome=PROBE),
     # --- the API ---------------------------------------------------------------------------
     public("api/v1/openapi.json", "api-v1:openapi-json"),
     public("api/v1/docs", "api-v1:openapi-view"),
