@@ -15,10 +15,11 @@ view = adding a row, usually with one of the helpers:
 Outcomes: OK (served: 2xx, a redirect that is not to a login page, or a 400/422 for the
 empty form or body the matrix sends), LOGIN (a redirect to the login page, or to the
 admin's), STAFF (the admin site serves it to staff: its own model permissions decide what
-a superuser may do there), 401, 403, 404, and WEBHOOK (the webhook's own answer to an
-unsigned delivery: a 4xx that is not a login redirect). The team in every URL and body is
-team A's (PROBE: a health probe, 200 or 503, whoever asks); member_b and token_b are the other team, who must get a 404 that does not say
-team A exists.
+a superuser may do there), 401, 403, 404, WEBHOOK (the webhook's own answer to an
+unsigned delivery: a 4xx that is not a login redirect) and PROBE (a health probe: 200, or
+503 while a dependency is down, whoever asks). The team in every URL and body is team A's;
+member_b and token_b are the other team, who must get a 404 that does not say team A
+exists.
 """
 
 from __future__ import annotations
