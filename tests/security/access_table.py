@@ -205,6 +205,14 @@ def _import(world: World) -> dict[str, Any]:
     return {"pk": world.objects["import"].pk}
 
 
+def _outcome(world: World) -> dict[str, Any]:
+    return {"pk": world.objects["outcome"].pk}
+
+
+def _webhook(world: World) -> dict[str, Any]:
+    return {"pk": world.objects["webhook"].pk}
+
+
 def _token(world: World) -> dict[str, Any]:
     return {"pk": world.objects["token"].pk}
 
@@ -271,6 +279,41 @@ ROWS: list[Row] = [
     team_managers_page(
         "teams/<slug:slug>/focus/<int:pk>/revisit/", "focus:revisit", "GET POST", values=_focus
     ),
+    # --- outcomes: anyone logged in reads what they may see; a team's managers and admins
+    # write its outcomes (its members get a 403); creating one needs a team to manage.
+    org_page("outcomes/", "outcomes:overview"),
+    Row(
+        "outcomes/new/",
+        "outcomes:create",
+        ("GET", "POST"),
+        _expect(
+            anonymous=LOGIN,
+            member_a=FORBIDDEN,
+            manager_a=OK,
+            member_b=FORBIDDEN,
+            admin=OK,
+            **dict.fromkeys(TOKENS, LOGIN),
+        ),
+    ),
+    team_page("outcomes/<int:pk>/", "outcomes:detail", values=_outcome),
+    team_managers_page("outcomes/<int:pk>/edit/", "outcomes:edit", "GET POST", values=_outcome),
+    team_managers_page(
+        "outcomes/<int:pk>/measurements/", "outcomes:measurement", "POST", values=_outcome
+    ),
+    team_managers_page("outcomes/<int:pk>/paste/", "outcomes:paste", "POST", values=_outcome),
+    # --- settings: admins only -------------------------------------------------------------
+    admin_only_page("settings/webhooks/", "webhooks:list"),
+    admin_only_page("settings/webhooks/new/", "webhooks:create", "GET POST"),
+    admin_only_page("settings/webhooks/<int:pk>/", "webhooks:detail", values=_webhook),
+    admin_only_page(
+        "settings/webhooks/<int:pk>/secret/", "webhooks:secret", "GET POST", values=_webhook
+    ),
+    admin_only_page(
+        "settings/webhooks/<int:pk>/toggle/", "webhooks:toggle", "POST", values=_webhook
+    ),
+    admin_only_page(
+        "settings/webhooks/<int:pk>/delete/", "webhooks:delete", "GET POST", values=_webhook
+    ),
     admin_only_page("settings/tokens/", "api_tokens:list", "GET POST"),
     admin_only_page(
         "settings/tokens/<int:pk>/revoke/", "api_tokens:revoke", "GET POST", values=_token
@@ -283,6 +326,14 @@ ROWS: list[Row] = [
         "logout",
         ("POST",),
         _expect(anonymous=LOGIN, **dict.fromkeys(PEOPLE, OK), **dict.fromkeys(TOKENS, LOGIN)),
+    ),
+    # Signed by the provider, not a session or a token: an unsigned delivery is refused.
+    public(
+        "webhooks/<slug:public_id>/",
+        "webhook_receive",
+        "POST",
+        outcome=WEBHOOK,
+        values=lambda w: {"public_id": w.objects["webhook"].public_id},
     ),
     public("health/", "health"),
     public("health/live", "health_live"),

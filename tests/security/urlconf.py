@@ -23,6 +23,7 @@ from apps.api.services import api_token_create
 from apps.imports.models import ImportJob
 from apps.outcomes.models import Outcome
 from apps.teams.models import Membership, Team
+from apps.webhooks.services import webhook_create
 from tests.factories import (
     AdminFactory,
     FocusPeriodFactory,
@@ -106,6 +107,7 @@ class World:
             "outcome": Outcome.objects.create(
                 team=team_a, name="Checkout conversion", unit="%", baseline=1, target=2
             ),
+            "webhook": webhook_create(team=team_a, kind="github")[0],
             # A token of team A for the token pages (revoking it must not touch the
             # personas' own tokens).
             "token": api_token_create(name="spare", team=team_a)[0],
