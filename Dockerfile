@@ -8,9 +8,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Dependencies first, so a code change does not reinstall them.
-COPY pyproject.toml README.md ./
-RUN pip install --upgrade pip && pip install .
+# Dependencies first, so a code change does not reinstall them: the locked versions, every
+# file checked against its hash (requirements/runtime.txt, made by scripts/lock.sh). The
+# project itself is not installed: it runs from /app.
+COPY requirements/runtime.txt ./requirements/
+RUN pip install --require-hashes --no-deps -r requirements/runtime.txt && pip check
 
 COPY . .
 

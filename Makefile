@@ -22,12 +22,14 @@ export TEST_DATABASE_URL TEST_REDIS_URL VENV
 # make run and the laptop commands: SQLite under var/, tasks in-process.
 LOCAL_ENV := env -u DATABASE_URL -u REDIS_URL
 
-.PHONY: help install run test lint fmt check worker beat serve-prod bench clean
+.PHONY: help install lock audit run test lint fmt check worker beat serve-prod bench clean
 
 help:
 	@echo "make run         install, migrate SQLite under var/, load demo data, serve http://$(HOST):$(PORT)"
 	@echo "make test        lint, type-check, checks, pytest on SQLite and again on PostgreSQL"
-	@echo "make install     create/refresh .venv (runtime + dev tools)"
+	@echo "make install     create/refresh .venv from the lock (requirements/dev.txt, hashes checked)"
+	@echo "make lock        re-lock after editing pyproject.toml (scripts/lock.sh; see the README)"
+	@echo "make audit       pip-audit of the locked versions"
 	@echo "make lint        ruff check, ruff format --check, mypy"
 	@echo "make fmt         ruff format and safe fixes"
 	@echo "make worker      celery worker (needs REDIS_URL, DATABASE_URL)"
@@ -38,8 +40,10 @@ help:
 
 install: $(STAMP)
 
-# Reinstalls whenever pyproject.toml changes; rebuilds a .venv made by a Python < 3.12.
-$(STAMP): pyproject.toml
+# Installs the locked versions (requirements/dev.txt: runtime + dev, every file checked
+# against its hash), then the project itself without dependencies. Reinstalls whenever the
+# lock or pyproject.toml changes; rebuilds a .venv made by a Python < 3.12.
+$(STAMP): pyproject.toml requirements/dev.txt
 	@set -e; \
 	if [ -x "$(PY)" ] && ! "$(PY)" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
 		echo "$(VENV) was built with an unsuitable Python; rebuilding it"; rm -rf "$(VENV)"; \
@@ -50,9 +54,16 @@ $(STAMP): pyproject.toml
 		echo "creating $(VENV) with $$python ($$("$$python" -V 2>&1))"; \
 		"$$python" -m venv "$(VENV)"; \
 	fi
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e . --group dev
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements/dev.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(PY) -m pip check
 	@touch $(STAMP)
+
+lock: install
+	scripts/lock.sh $(LOCK_ARGS)
+
+audit: install
+	scripts/audit.sh
 
 var:
 	@mkdir -p var

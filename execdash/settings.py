@@ -7,7 +7,9 @@ ALLOWED_HOSTS and DEBUG=false (see .env.example and the README).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -50,6 +52,14 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}") from exc
 
 
+def env_rate(name: str, default: str) -> str:
+    """A rate limit: "COUNT/SECONDS" (e.g. "30/300"), or "off"."""
+    raw = env(name, default).strip().lower()
+    if raw != "off" and not re.fullmatch(r"[1-9][0-9]*/[1-9][0-9]*", raw):
+        raise ImproperlyConfigured(f'{name} must be "COUNT/SECONDS" (e.g. "30/300") or "off"')
+    return raw
+
+
 DEBUG = env_bool("DEBUG", True)
 TESTING = env_bool("EXECDASH_TESTING", False)
 
@@ -79,6 +89,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django.contrib.postgres",
     "django_htmx",
+    "axes",  # login lockout (apps.core.auth_views)
     "ninja",  # serves the API docs (Swagger UI) from local static files, not a CDN
     "apps.core",
     "apps.teams",
@@ -106,6 +117,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a lockout found during login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "execdash.urls"
@@ -155,11 +168,34 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# At least 12 characters, not one of the 20,000 most common passwords, not the username;
+# long passphrases welcome (Django's hashers take any length; 64 characters is tested).
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes checks every login first: after LOGIN_FAILURE_LIMIT failures for one username
+# (from anywhere) or from one address (for any username), logging in is refused for
+# LOGIN_LOCKOUT_MINUTES, with the same answer whether the username exists or not. Failures
+# are rows in the database (AccessAttempt), so every gunicorn worker sees them and a Redis
+# outage does not lift the lockout; an admin unlocks by deleting them in the admin.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "apps.core.auth_views.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "apps.core.ratelimit.client_ip"
+if AXES_FAILURE_LIMIT < 1 or AXES_COOLOFF_TIME.total_seconds() <= 0:
+    raise ImproperlyConfigured("LOGIN_FAILURE_LIMIT and LOGIN_LOCKOUT_MINUTES must be at least 1")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "teams:overview"  # the overview is the home page
 LOGOUT_REDIRECT_URL = "login"
@@ -201,10 +237,41 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
 
+# --- Transport and headers (README: "Running behind a TLS proxy") -----------------------
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# HSTS is sent on HTTPS responses only, so a plain-HTTP first install is not affected; with
+# DEBUG off it defaults to one year. Subdomains and preload reach beyond this host (and the
+# preload list is slow to leave), so they are off unless set.
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# Off unless set: redirecting plain HTTP to HTTPS needs TLS in front (or a redirect loop).
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+# The header a TLS-terminating proxy sets to "https", e.g. X-Forwarded-Proto. Unset: the
+# request's own scheme (trusting a header no proxy overwrites would let clients fake HTTPS).
+# Written as the header ("X-Forwarded-Proto") or as Django's META key ("HTTP_X_FORWARDED_PROTO").
+_proxy_ssl_header = env("SECURE_PROXY_SSL_HEADER").strip().upper().replace("-", "_")
+_proxy_ssl_header = _proxy_ssl_header.removeprefix("HTTP_")
+SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header, "https") if _proxy_ssl_header else None
+# How many proxies append to X-Forwarded-For in front of the app: the client address used by
+# the login lockout and the rate limits is the one the outermost of them saw. 0: REMOTE_ADDR.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+
+# --- Rate limits (apps/core/ratelimit.py), shared by all workers through the cache --------
+# "COUNT/SECONDS" or "off". Login: POSTs per client address. API: requests per token (per
+# address without one). Webhooks: deliveries per source.
+RATE_LIMIT_LOGIN = env_rate("RATE_LIMIT_LOGIN", "30/300")
+RATE_LIMIT_API = env_rate("RATE_LIMIT_API", "1200/60")
+RATE_LIMIT_WEBHOOKS = env_rate("RATE_LIMIT_WEBHOOKS", "600/60")
+
 # Content Security Policy (Django's CSP middleware). Pages load no inline script, nothing
 # from another origin, and no eval: htmx runs with allowEval off (the htmx-config meta in
 # base.html; an inline script in a swapped fragment is refused here) and plotly.js's basic
@@ -397,5 +464,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # Lockouts are warnings; every login and failure at INFO would drown the log.
+        "axes": {"level": "WARNING"},
+    },
 }

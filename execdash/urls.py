@@ -1,13 +1,17 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from apps.core import auth_views
 from apps.core import views as core_views
 from apps.dashboard.views import team as team_views
 from apps.imports import views as import_views
 from apps.webhooks import views as webhook_views
+
+# The admin's own login form is a second way to guess passwords: the same rate limit
+# (django-axes' lockout covers both already, through the authentication backend).
+admin.site.login = auth_views.limit_login(admin.site.login)  # type: ignore[method-assign,assignment]
 
 urlpatterns = [
     path("", include("apps.dashboard.urls")),
@@ -26,12 +30,8 @@ urlpatterns = [
     path("health/live", core_views.health_live, name="health_live"),
     path("health/ready", core_views.health_ready, name="health_ready"),
     path("me/", core_views.me, name="me"),
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
-    ),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/login/", auth_views.login, name="login"),
+    path("accounts/logout/", auth_views.logout, name="logout"),
     path("admin/", admin.site.urls),
 ]
 

@@ -76,6 +76,17 @@ def _empty_local_cache():  # type: ignore[no-untyped-def]
         cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _own_rate_limit_counters(monkeypatch):  # type: ignore[no-untyped-def]
+    """Rate-limit counters live in the cache, which on Redis outlives a test: each test
+    counts under its own prefix, so one test's requests never spend another's allowance."""
+    import uuid
+
+    from apps.core import ratelimit
+
+    monkeypatch.setattr(ratelimit, "KEY_PREFIX", f"ratelimit-test-{uuid.uuid4().hex}")
+
+
 # ---------- the people of the permission matrix (pages of core, incidents, releases) ----------
 
 

@@ -12,7 +12,10 @@ from apps.api.models import ApiToken
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    """Tokens are issued on the tokens page (shown once); here they are listed and revoked."""
+    """Tokens are issued on the tokens page (shown once); here they are listed and revoked.
+    Neither the token nor its hash is shown (`token_hash` is excluded from the form)."""
+
+    exclude = ["token_hash"]
 
     list_display = [
         "name",
@@ -30,7 +33,6 @@ class ApiTokenAdmin(admin.ModelAdmin):
         "name",
         "team",
         "hint",
-        "token_hash",
         "created_by",
         "created_at",
         "last_used_at",

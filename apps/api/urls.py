@@ -1,5 +1,6 @@
 """The JSON API under /api/. Machines authenticate with tokens, not sessions, so every
-route is exempt from the login redirect (and from CSRF, which cookies would need)."""
+route is exempt from the login redirect (and from CSRF, which cookies would need), and
+every route is rate limited per token (RATE_LIMIT_API; per address without a token)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,16 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import URLPattern, URLResolver, path, re_path
 
 from apps.api.api import api
+from apps.core.ratelimit import client_ip, rate_limit
+
+
+def _caller(request: HttpRequest, *args: Any, **kwargs: Any) -> str:
+    """Requests with the same credentials count together (hashed before it is a cache key)."""
+    credentials = request.headers.get("Authorization", "").strip()
+    return f"auth:{credentials}" if credentials else f"addr:{client_ip(request) or 'unknown'}"
+
+
+_limited = rate_limit("api", setting="RATE_LIMIT_API", key=_caller)
 
 
 def _json_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -44,7 +55,7 @@ def _public(patterns: list[Any]) -> list[Any]:
         if isinstance(pattern, URLResolver):
             _public(pattern.url_patterns)
         elif isinstance(pattern, URLPattern):
-            pattern.callback = login_not_required(_json_errors(pattern.callback))
+            pattern.callback = login_not_required(_limited(_json_errors(pattern.callback)))
     return patterns
 
 

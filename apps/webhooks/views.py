@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from apps.core.ratelimit import rate_limit
 from apps.webhooks import selectors
 from apps.webhooks.services import (
     MAX_BODY_BYTES,
@@ -22,6 +23,8 @@ from apps.webhooks.services import (
 TOO_LARGE = f"The body is over {MAX_BODY_BYTES // (1024 * 1024)} MB."
 
 
+# Counted per webhook: one misbehaving sender slows only its own deliveries.
+@rate_limit("webhooks", setting="RATE_LIMIT_WEBHOOKS", key=lambda request, public_id: public_id)
 @login_not_required
 @csrf_exempt
 @require_POST

@@ -37,7 +37,9 @@ def settings_variables() -> set[str]:
     """Every environment variable execdash/settings.py reads."""
     source = (ROOT / "execdash" / "settings.py").read_text()
     names = set(
-        re.findall(r"\benv(?:_bool|_int|_list|_float)?\(\s*[\"']([A-Z][A-Z0-9_]*)[\"']", source)
+        re.findall(
+            r"\benv(?:_bool|_int|_list|_float|_rate)?\(\s*[\"']([A-Z][A-Z0-9_]*)[\"']", source
+        )
     )
     names |= set(re.findall(r"os\.environ(?:\.get\(|\[)\s*[\"']([A-Z][A-Z0-9_]*)[\"']", source))
     names.discard("DJANGO_SETTINGS_MODULE")
@@ -161,7 +163,7 @@ def test_makefile_targets() -> None:
         "clean",
     ):
         assert re.search(rf"^{re.escape(target)}:", makefile, re.M), target
-    assert "--group dev" in makefile
+    assert "--require-hashes --no-deps -r requirements/dev.txt" in makefile
     assert "$(STAMP): pyproject.toml" in makefile
 
 

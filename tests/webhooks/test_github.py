@@ -306,3 +306,16 @@ def test_the_secret_is_never_logged(api, github, caplog) -> None:
         post_github(api, webhook, secret, deployment())
         post_github(api, webhook, secret, deployment(), signature="sha256=" + "1" * 64)
     assert secret not in caplog.text
+
+
+@pytest.mark.django_db
+def test_deliveries_past_the_webhook_rate_limit_get_a_429(api, github, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.RATE_LIMIT_WEBHOOKS = "2/60"
+    webhook, secret = github
+    for n in range(2):
+        answer = post_github(api, webhook, secret, deployment(deployment_id=7000 + n))
+        assert answer.status_code in (200, 201)
+    refused = post_github(api, webhook, secret, deployment(deployment_id=7002))
+    assert refused.status_code == 429
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    assert not Release.objects.filter(external_id="7002").exists()
