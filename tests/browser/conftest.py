@@ -120,10 +120,15 @@ def page(browser: Any) -> Iterator[Any]:
         ),
     )
     tab.on("pageerror", lambda error: tab.console_errors.append(str(error)))
-    tab.on(
-        "requestfailed",
-        lambda request: tab.failed_requests.append(f"{request.method} {request.url}"),
-    )
+
+    def on_failed(request: Any) -> None:
+        # A load the browser cancelled because the page navigated on (a form posted while a
+        # script was still arriving) is not a failure; error answers are caught below.
+        if "ERR_ABORTED" in (request.failure or ""):
+            return
+        tab.failed_requests.append(f"{request.method} {request.url} ({request.failure})")
+
+    tab.on("requestfailed", on_failed)
 
     def on_response(response: Any) -> None:
         # A 404 page that a test opens on purpose is expected; the caller filters those.
