@@ -32,6 +32,7 @@ import http.client
 import json
 import os
 import random
+import resource
 import signal
 import socket
 import statistics
@@ -69,6 +70,13 @@ def recreate_database(base: str) -> None:
     with psycopg.connect(database_url(base, "postgres"), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{DATABASE}"')
+
+
+def checkpoint(base: str) -> None:
+    import psycopg
+
+    with psycopg.connect(database_url(base, "postgres"), autocommit=True) as conn:
+        conn.execute("CHECKPOINT")
 
 
 def child(mode: str, env: dict[str, str], *extra: str) -> dict[str, Any]:
@@ -281,6 +289,46 @@ class Process:
         self.handle.close()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (from /proc/<pid>/stat); 0 once gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def group_cpu_seconds(leader: int) -> float:
+    """CPU time of a process and its children (gunicorn's arbiter and workers; celery's)."""
+    pids = [leader]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(stat[1]) == leader:
+                pids.append(int(entry.name))
+    return sum(cpu_seconds(pid) for pid in pids)
+
+
+def database_cpu_seconds(base: str) -> float:
+    """CPU time of the benchmark database's backends (gunicorn's and the worker's
+    persistent connections), read while they are still connected."""
+    found = subprocess.run(
+        [
+            "psql",
+            database_url(base, "postgres"),
+            "-Atc",
+            f"SELECT pid FROM pg_stat_activity WHERE datname = '{DATABASE}'",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return sum(cpu_seconds(int(pid)) for pid in found.stdout.split())
+
+
 def wait_ready(port: int, server: Process, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -330,6 +378,9 @@ def main() -> int:
         check=True,
     )
     setup = child("setup", env)
+    # The setup's writes (a new database, its migrations) are flushed before the clock
+    # starts: a checkpoint of them in the middle of the run would be the setup's cost.
+    checkpoint(base)
     now = dt.datetime.fromisoformat(setup["now"])
     deliveries, expected = build(setup["hooks"], now)
     logs = Path(tempfile.mkdtemp(prefix="execdash-webhooks-bench-"))
@@ -371,9 +422,23 @@ def main() -> int:
     )
     try:
         wait_ready(port, server)
+        cpu_before = (
+            group_cpu_seconds(server.process.pid),
+            database_cpu_seconds(base),
+            group_cpu_seconds(worker.process.pid),
+            resource.getrusage(resource.RUSAGE_SELF),
+        )
         started = time.perf_counter()
         results = send(port, deliveries, args.clients)
         seconds = time.perf_counter() - started
+        clients_used = resource.getrusage(resource.RUSAGE_SELF)
+        cpu = {
+            "gunicorn": group_cpu_seconds(server.process.pid) - cpu_before[0],
+            "PostgreSQL": database_cpu_seconds(base) - cpu_before[1],
+            "worker": group_cpu_seconds(worker.process.pid) - cpu_before[2],
+            "clients": (clients_used.ru_utime + clients_used.ru_stime)
+            - (cpu_before[3].ru_utime + cpu_before[3].ru_stime),
+        }
         drained = child("drain", env)
     finally:
         server.stop()
@@ -406,6 +471,12 @@ def main() -> int:
     print(
         f"machine load average (1 min): {load_before:.1f} before, {os.getloadavg()[0]:.1f} "
         f"after, on {os.cpu_count()} cores"
+    )
+    print(
+        "CPU while sending: "
+        + ", ".join(f"{name} {used:.1f} s" for name, used in cpu.items())
+        + f" = {sum(cpu.values()) / len(results) * 1000:.1f} ms a delivery"
+        + f" (of {seconds * (os.cpu_count() or 1):.1f} s of the machine's CPUs)"
     )
     print(f"worker drained the dirty buckets {drained['seconds']:.1f} s after the last answer")
     for line in verified["lines"]:

@@ -7,7 +7,6 @@ An abstract model only: it adds no table, and the concrete models keep their own
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,30 +69,29 @@ def merged_fields(
     return merged
 
 
-def record_upsert[M: models.Model](
-    *,
+def record_locked[M: models.Model](
     model: type[M],
+    *,
     team: Any,
     source: str,
     external_id: str | None,
-    create: Callable[[], M],
-    update: Callable[[M], M],
     related: tuple[str, ...] = (),
-) -> tuple[M, bool]:
-    """Idempotent ingestion: the same (team, source, external_id) updates, never duplicates.
-    Returns the row and whether it was created. Run it inside a transaction: the row found
-    is locked until the write commits.
+) -> M | None:
+    """The row with this ingestion key (team, source, external_id), locked until the caller's
+    transaction ends; None when there is none or no key was given.
+
+    The first half of an idempotent ingestion: the same key updates, never duplicates. A
+    caller that decides on the row before writing (a webhook keeping the later of two
+    statuses) looks it up once with this and hands it to the write.
     """
-    if external_id:
-        existing = (
-            model._default_manager.select_for_update(of=("self",))
-            .select_related(*related)
-            .filter(team=team, source=source, external_id=external_id)
-            .first()
-        )
-        if existing is not None:
-            return update(existing), False
-    return create(), True
+    if not external_id:
+        return None
+    return (
+        model._default_manager.select_for_update(of=("self",))
+        .select_related(*related)
+        .filter(team=team, source=source, external_id=external_id)
+        .first()
+    )
 
 
 def filter_given[M: models.Model](qs: QuerySet[M], **lookups: Any) -> QuerySet[M]:

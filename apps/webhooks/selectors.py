@@ -24,7 +24,10 @@ def webhook_get(*, pk: int) -> Webhook:
 
 def webhook_by_public_id(*, public_id: str) -> Webhook | None:
     """The active webhook at this URL, or None (unknown and deactivated look the same)."""
-    return Webhook.objects.select_related("team").filter(public_id=public_id, active=True).first()
+    try:
+        return Webhook.objects.select_related("team").get(public_id=public_id, active=True)
+    except Webhook.DoesNotExist:
+        return None
 
 
 def deliveries_list(*, webhook: Webhook) -> QuerySet[WebhookDelivery]:

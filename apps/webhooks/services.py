@@ -26,9 +26,14 @@ from apps.core.records import Ingested
 from apps.core.validation import RecordWarning
 from apps.incidents.models import Incident
 from apps.incidents.selectors import incident_warnings
-from apps.incidents.services import incident_ingest, incident_resolve, incident_update
+from apps.incidents.services import (
+    incident_ingest,
+    incident_locked,
+    incident_resolve,
+    incident_update,
+)
 from apps.releases.models import Release, Source
-from apps.releases.services import release_ingest
+from apps.releases.services import release_ingest, release_locked
 from apps.teams.models import Team
 from apps.webhooks.crypto import InvalidToken, secret_open, secret_seal
 from apps.webhooks.models import RETENTION_DAYS, Webhook, WebhookDelivery
@@ -384,11 +389,9 @@ def _receive_github(
         release_status = Release.Status.FAILED
     else:
         return _ignored(f"State '{status.state}' is not used: acknowledged.", **info)
-    existing = (
-        Release.objects.select_for_update()
-        .filter(team_id=webhook.team_id, source=Source.WEBHOOK, external_id=status.deployment_id)
-        .only("id", "deployed_at", "status")
-        .first()
+    # Found once and locked: it decides whether this status stands, then it is written over.
+    existing = release_locked(
+        team=webhook.team, source=Source.WEBHOOK, external_id=status.deployment_id
     )
     if existing is not None and existing.deployed_at > status.deployed_at:
         # Statuses may arrive out of order: the one created last describes the deployment.
@@ -411,7 +414,11 @@ def _receive_github(
     if status.change_count is not None:
         fields["change_count"] = status.change_count
     stored = release_ingest(
-        team=webhook.team, source=Source.WEBHOOK, external_id=status.deployment_id, **fields
+        existing=existing,
+        team=webhook.team,
+        source=Source.WEBHOOK,
+        external_id=status.deployment_id,
+        **fields,
     )
     release = stored.record
     return _accepted(
@@ -441,12 +448,7 @@ def _receive_pagerduty(
         return _ignored(f"'{event.event_type}' events are not used: acknowledged.", **info)
     pd = parse_pagerduty_incident(event)
     severity = webhook.severity_low if pd.urgency == "low" else webhook.severity_high
-    existing = (
-        Incident.objects.select_for_update(of=("self",))
-        .select_related("team", "caused_by")
-        .filter(team_id=webhook.team_id, source=Source.WEBHOOK, external_id=pd.incident_id)
-        .first()
-    )
+    existing = incident_locked(team=webhook.team, source=Source.WEBHOOK, external_id=pd.incident_id)
     describe: dict[str, Any] = {
         "title": pd.title,
         "service": pd.service,
@@ -456,6 +458,7 @@ def _receive_pagerduty(
 
     def ingest(**extra: Any) -> Ingested[Incident]:
         return incident_ingest(
+            existing=existing,
             team=webhook.team,
             source=Source.WEBHOOK,
             external_id=pd.incident_id,

@@ -20,6 +20,7 @@ from apps.releases.selectors import LEAD_TIME_LEFT_OUT, release_warnings
 from apps.releases.services import (
     release_create,
     release_ingest,
+    release_locked,
     release_update,
     release_upsert,
     release_validate,
@@ -71,12 +72,18 @@ def test_create_stores_it_and_the_row_keeps_the_flag() -> None:
 
 def test_ingest_answers_with_the_flags_and_stays_idempotent() -> None:
     team = TeamFactory()
-    first = release_ingest(team=team, source=Source.WEBHOOK, external_id="d-1", **_skewed())
+    first = release_ingest(
+        existing=None, team=team, source=Source.WEBHOOK, external_id="d-1", **_skewed()
+    )
     assert isinstance(first, Ingested)
     assert first.created
     assert [w.field for w in first.warnings] == ["first_commit_at"]
     again = release_ingest(
-        team=team, source=Source.WEBHOOK, external_id="d-1", **_skewed(first_commit_at=_ago(9))
+        existing=release_locked(team=team, source=Source.WEBHOOK, external_id="d-1"),
+        team=team,
+        source=Source.WEBHOOK,
+        external_id="d-1",
+        **_skewed(first_commit_at=_ago(9)),
     )
     assert not again.created
     assert again.record.pk == first.record.pk
@@ -123,7 +130,12 @@ def test_incident_flags_and_refusals() -> None:
     team = TeamFactory()
     found_late = {"title": "Found late", "started_at": _ago(9), "resolved_at": _ago(8)}
     flagged = incident_ingest(
-        team=team, source=Source.API, external_id="pd-1", detected_at=_ago(1), **found_late
+        existing=None,
+        team=team,
+        source=Source.API,
+        external_id="pd-1",
+        detected_at=_ago(1),
+        **found_late,
     )
     assert [w.field for w in flagged.warnings] == ["detected_at"]
     for data, field in (
