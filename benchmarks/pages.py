@@ -8,14 +8,30 @@ static files served by whitenoise, Redis cache when Redis answers) and prints, i
 
 1. requests per second and p50/p95 latency at 8 concurrent clients, a fixed number of
    requests each, of a trivial login-required view (`/me/`), the overview (as a manager of
-   two teams, and as an admin who sees all 200), a team page and the htmx fragments that
-   the date-range control swaps (overview and team page), with each page's throughput as a
-   share of the trivial view's. Targets: overview >= 25 %, fragments >= 40 %, p95 <= 150 ms.
-   (The team numbers fragment is the one a team page polls while a recompute is pending;
-   measured here when nothing is pending, like every other page.)
-2. the bytes transferred by the first load of the overview (its HTML and every static file
-   it references, asked for with `Accept-Encoding: gzip, br`): target <= 500 KB; and the
-   size of a fragment: target <= 50 KB.
+   two teams, and as an admin who sees all 200), a team page, the htmx fragments that the
+   date-range control swaps (overview and team page), the team page's lazily loaded
+   sections ("Flow" and "Knowledge sharing"), the outcomes page (manager and admin), an
+   outcome's page, the focus page, a focus period's page and the form proposing a focus,
+   with each page's throughput as a share of the trivial view's. Targets: p95 <= 150 ms for
+   every page and fragment (issue 8's budget); overview >= 25 %, date-range fragments
+   >= 40 %. (The team numbers fragment is the one a team page polls while a recompute is
+   pending; measured here when nothing is pending, like every other page.)
+2. the bytes transferred by the first load of the overview, the outcomes page and the
+   focus page (the HTML and every static file it references, asked for with
+   `Accept-Encoding: gzip, br`): target <= 500 KB; and the size of each fragment: target
+   <= 50 KB.
+
+Before serving, the child process (`child_prepare`) makes sure of what the pages read, each
+step reused when already done and timed when not: the rollups (recomputed when a scope lacks
+them or a bucket is dirty); the users; 4 to 6 focus periods per bench team over the last
+year and a half, of every kind, with trade-offs, success signals and their history events
+(one running and aligned, one team in four past its revisit date, one in three with a next
+period waiting for sign-off or sent back), and 2 outcomes per team measured weekly for a
+year, laddering up to 5 organization outcomes (written again only when a team lacks a
+period covering today or the measurements are over a week old); then the worker's stored
+answers: every period's evaluation (`focus_evaluations_refresh`, for the teams with a
+missing or stale one) and the outcomes' progress and "busy, not moving" flags
+(`outcome_answers_refresh`).
 
 The load comes from ApacheBench (`ab -n <requests> -c 8`, a small C client, so it takes
 little of the CPU the server needs; a Python thread pool if ab is not installed). gunicorn
@@ -27,6 +43,7 @@ only, is bounded, and gunicorn is stopped in a `finally`.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import http.client
 import importlib.util
 import json
@@ -175,7 +192,15 @@ class Page:
     path: str
     user: str
     headers: dict[str, str] = field(default_factory=dict)
-    kind: str = "page"  # "baseline", "overview", "page" or "fragment"
+    # "baseline", "overview", "page", "fragment" (swapped by the date-range control) or
+    # "section" (a fragment a page loads lazily: no throughput share target)
+    kind: str = "page"
+    # What its body must hold besides a whole page (or the fragment's target element).
+    expect: tuple[bytes, ...] = ()
+
+    @property
+    def fragment(self) -> bool:
+        return self.kind in ("fragment", "section")
 
 
 @dataclass
@@ -539,11 +564,28 @@ def main() -> None:
         }
         team = MANAGER_TEAMS[0]
         fragment = {"HX-Request": "true", "HX-Target": "content", "HX-Current-URL": "/"}
+        section = {**fragment, "HX-Current-URL": f"/teams/{team}/"}
+        outcome, period = prepared["outcome"], prepared["period"]
+        content = (b'id="content"',)
         pages = [
             Page("me", "trivial view /me/", "/me/", MANAGER, kind="baseline"),
-            Page("overview", "overview, manager of 2 teams", "/", MANAGER, kind="overview"),
-            Page("overview_admin", "overview, admin: 200 teams", "/", ADMIN, kind="overview"),
-            Page("team", "team page", f"/teams/{team}/", MANAGER),
+            Page(
+                "overview",
+                "overview, manager of 2 teams",
+                "/",
+                MANAGER,
+                kind="overview",
+                expect=content,
+            ),
+            Page(
+                "overview_admin",
+                "overview, admin: 200 teams",
+                "/",
+                ADMIN,
+                kind="overview",
+                expect=content,
+            ),
+            Page("team", "team page", f"/teams/{team}/", MANAGER, expect=content),
             Page(
                 "overview_fragment",
                 "overview fragment (htmx, #content)",
@@ -568,6 +610,66 @@ def main() -> None:
                 headers=fragment,
                 kind="fragment",
             ),
+            Page(
+                "flow_fragment",
+                "team Flow section (htmx, lazy)",
+                f"/teams/{team}/?range=26w",
+                MANAGER,
+                headers={**section, "HX-Target": "team-flow"},
+                kind="section",
+                expect=(b'id="kingman-title"', b"data-plotly="),
+            ),
+            Page(
+                "knowledge_fragment",
+                "team Knowledge sharing section (lazy)",
+                f"/teams/{team}/?range=26w",
+                MANAGER,
+                headers={**section, "HX-Target": "team-knowledge"},
+                kind="section",
+                expect=(b"Team bus factor", b'class="bus-factors"'),
+            ),
+            Page(
+                "outcomes",
+                "outcomes, manager of 2 teams",
+                "/outcomes/",
+                MANAGER,
+                expect=(b"data-outcome=", f'id="team-{team}"'.encode(), b"data-plotly="),
+            ),
+            Page(
+                "outcomes_admin",
+                "outcomes, admin: 200 teams",
+                "/outcomes/",
+                ADMIN,
+                expect=(b"data-outcome=", b'id="show-all-teams"', b"data-plotly="),
+            ),
+            Page(
+                "outcome",
+                "an outcome's page",
+                f"/outcomes/{outcome}/",
+                MANAGER,
+                expect=(b'id="standing-title"', b'id="chart-title"', b'id="measurements"'),
+            ),
+            Page(
+                "focus",
+                "focus page",
+                f"/teams/{team}/focus/",
+                MANAGER,
+                expect=(b'id="content"', b'id="current-title"', b'class="past-periods"'),
+            ),
+            Page(
+                "focus_period",
+                "a focus period's page",
+                f"/teams/{team}/focus/{period}/",
+                MANAGER,
+                expect=(b'id="content"', b'id="history-title"'),
+            ),
+            Page(
+                "focus_propose",
+                "propose a focus (form)",
+                f"/teams/{team}/focus/propose/",
+                MANAGER,
+                expect=(b'id="focus-form"',),
+            ),
         ]
 
         # Each page once, checked, and timed cold: the first request after the server
@@ -582,11 +684,13 @@ def main() -> None:
             check(status == 200, f"{page.path} as {page.user} answered {status}")
             if page.key == "me":
                 check(body == page.user.encode(), body[:200])
-            elif page.kind == "fragment":
+            elif page.fragment:
                 target = page.headers["HX-Target"].encode()
                 check(b'id="' + target + b'"' in body and b"<html" not in body, body[:300])
             else:
-                check(b"<html" in body and b'id="content"' in body, body[:300])
+                check(b"<html" in body, body[:300])
+            for marker in page.expect:
+                check(marker in body, f"{page.path} as {page.user}: no {marker!r} in the body")
 
         load = f"ab {ab_version()}" if use_ab else "a Python thread pool (ab not installed)"
         print(
@@ -624,11 +728,14 @@ def main() -> None:
             "overview": first_load(port, "/", cookies[MANAGER]),
             "overview_admin": first_load(port, "/", cookies[ADMIN]),
             "team": first_load(port, f"/teams/{team}/", cookies[MANAGER]),
+            "outcomes": first_load(port, "/outcomes/", cookies[MANAGER]),
+            "outcomes_admin": first_load(port, "/outcomes/", cookies[ADMIN]),
+            "focus": first_load(port, f"/teams/{team}/focus/", cookies[MANAGER]),
         }
         sizes = {
             page.key: fragment_size(port, page, cookies[page.user])
             for page in pages
-            if page.kind == "fragment"
+            if page.fragment
         }
     except BaseException:
         log = workdir / "gunicorn.log"
@@ -700,6 +807,9 @@ def report(
         ("overview", "overview, first load, manager"),
         ("overview_admin", "overview, first load, admin"),
         ("team", "team page, first load (not a target)"),
+        ("outcomes", "outcomes, first load, manager"),
+        ("outcomes_admin", "outcomes, first load, admin"),
+        ("focus", "focus page, first load"),
     ):
         load = loads[key]
         line = f"   {label:38} {load['total'] / KB:7.1f} KB in {len(load['files'])} responses"
@@ -739,7 +849,8 @@ def child(mode: str) -> None:
 
 
 def child_prepare() -> dict[str, Any]:
-    """Rollups computed, static files collected, a manager of two teams and an admin."""
+    """Rollups computed, static files collected, a manager of two teams and an admin, the
+    teams' focus periods and outcomes, and the stored answers the pages read."""
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.db import connection
@@ -795,7 +906,390 @@ def child_prepare() -> dict[str, Any]:
         Membership.objects.update_or_create(
             user=manager, team=team, defaults={"role": Membership.Role.MANAGER}
         )
-    return {"password": password, "notes": notes}
+
+    notes += focus_and_outcomes_ensure(manager=manager, admin=admin)
+    notes += stored_answers_refresh()
+    team = Team.objects.get(slug=MANAGER_TEAMS[0])
+    current = team.focus_periods.filter(ends_on__isnull=True).first() or (
+        team.focus_periods.order_by("-starts_on").first()
+    )
+    outcome = team.outcomes.order_by("pk").first()
+    if current is None or outcome is None:
+        raise RuntimeError(f"{team.slug} has no focus period or no outcome")
+    return {
+        "password": password,
+        "notes": notes,
+        "period": current.pk,
+        "outcome": outcome.pk,
+    }
+
+
+# What the focus and outcome pages show, made up for the 200 bench teams (reproducibly).
+FOCUS_SEED = 20260412
+ORG_OUTCOMES = (
+    # name, unit, direction, baseline, target
+    ("Customer NPS", "", "up", 31.0, 45.0),
+    ("Checkout conversion", "%", "up", 2.4, 3.2),
+    ("Weekly active teams", "", "up", 1800.0, 2600.0),
+    ("Support tickets per 1,000 users", "", "down", 14.0, 8.0),
+    ("Crash-free sessions", "%", "up", 97.1, 99.5),
+)
+TEAM_OUTCOMES = (
+    ("Search click-through", "%", "up", 18.0, 26.0),
+    ("Time to first value", "min", "down", 42.0, 20.0),
+    ("Onboarding completion", "%", "up", 55.0, 75.0),
+    ("Failed payments", "%", "down", 3.5, 1.5),
+    ("Report exports per week", "", "up", 900.0, 1400.0),
+    ("Page load p75", "ms", "down", 2400.0, 1500.0),
+)
+SIGNALS = {
+    "stability": [{"metric": "time_to_restore", "comparator": "<", "target": 4.0}],
+    "throughput": [{"metric": "deployment_frequency", "comparator": ">=", "target": 35.0}],
+    "knowledge_sharing": [{"metric": "bus_factor", "comparator": ">=", "target": 3.0}],
+}
+TRADEOFFS = {
+    "stability": (
+        ["deployment_frequency", "lead_time"],
+        "Fewer, safer releases while the alerting and rollbacks are fixed.",
+    ),
+    "throughput": (
+        ["change_failure_rate"],
+        "A few more failed deployments while the pipeline gets faster.",
+    ),
+    "knowledge_sharing": (["lead_time"], "Pairing slows changes down for a while."),
+}
+
+
+def focus_and_outcomes_ensure(*, manager: Any, admin: Any) -> list[str]:
+    """Every bench team's focus periods (4 to 6 over the last year and a half, every kind,
+    with their history: one running and aligned, some past their revisit date, some next
+    ones waiting for sign-off or sent back) and two outcomes measured weekly for a year,
+    laddering up to five organization outcomes. Reused when every team still has a period
+    covering today and measurements of the last week; otherwise written again."""
+    from django.db import transaction
+    from django.db.models import Max, Q
+    from django.utils import timezone
+
+    from apps.focus.models import FocusPeriod
+    from apps.outcomes.models import Outcome, OutcomeMeasurement
+    from apps.teams.models import Team
+
+    today = timezone.localdate()
+    bench = Team.objects.filter(slug__startswith="bench-")
+    team_count = bench.count()
+    covered = (
+        FocusPeriod.objects.filter(team__in=bench, starts_on__lte=today)
+        .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today))
+        .values("team")
+        .distinct()
+        .count()
+    )
+    org_names = [name for name, *_rest in ORG_OUTCOMES]
+    outcomes = Outcome.objects.filter(Q(team__in=bench) | Q(team=None, name__in=org_names))
+    measured = OutcomeMeasurement.objects.filter(outcome__in=outcomes).aggregate(
+        last=Max("measured_on")
+    )["last"]
+    periods = FocusPeriod.objects.filter(team__in=bench)
+    if (
+        covered == team_count
+        and outcomes.count() == 2 * team_count + len(ORG_OUTCOMES)
+        and measured is not None
+        and measured >= today - dt.timedelta(days=7)
+    ):
+        return [
+            f"focus periods and outcomes reused: {periods.count():,} periods, "
+            f"{outcomes.count()} outcomes"
+        ]
+    began = time.perf_counter()
+    with transaction.atomic():
+        periods.delete()  # their history and evaluations with them
+        outcomes.delete()
+        written, events = focus_write(list(bench.order_by("slug")), manager, admin, today)
+    notes = [
+        f"focus periods written: {written:,} periods, {events:,} history events "
+        f"({time.perf_counter() - began:.1f} s)"
+    ]
+    began = time.perf_counter()
+    with transaction.atomic():
+        outcome_count, measurements = outcomes_write(list(bench.order_by("slug")), today)
+    notes.append(
+        f"outcomes written: {outcome_count} outcomes, {measurements:,} weekly measurements "
+        f"({time.perf_counter() - began:.1f} s)"
+    )
+    return notes
+
+
+Step = tuple[
+    str, dt.datetime, Any, str, dict[str, Any]
+]  # a FocusEvent: kind, at, actor, note, changes
+
+
+def focus_write(teams: list[Any], manager: Any, admin: Any, today: dt.date) -> tuple[int, int]:
+    """The periods of `teams` and their FocusEvent history, in bulk (no services: no
+    evaluation is refreshed on commit, stored_answers_refresh does it once)."""
+    import random
+
+    from django.utils import timezone
+
+    from apps.focus.models import FocusEvent, FocusKind, FocusPeriod
+    from apps.focus.services import focus_kinds_ensure_builtin
+
+    focus_kinds_ensure_builtin()
+    kinds = list(FocusKind.objects.order_by("slug"))
+    status = FocusPeriod.Status
+    event = FocusEvent.Kind
+    now = timezone.now()
+    periods: list[FocusPeriod] = []
+    plans: list[list[Step]] = []
+
+    def moment(day: dt.date, hour: int) -> dt.datetime:
+        return dt.datetime.combine(day, dt.time(hour), tzinfo=dt.UTC)
+
+    def add(period: FocusPeriod, steps: list[Step], *, proposed_revisit: dt.date | None) -> None:
+        proposal = {
+            "kind": period.kind.slug,
+            "starts_on": period.starts_on.isoformat(),
+            "ends_on": period.ends_on.isoformat() if period.ends_on else None,
+            "rationale": period.rationale,
+            "success_signals": period.success_signals,
+            "tradeoff_metrics": period.tradeoff_metrics,
+            "tradeoff": period.tradeoff,
+            "revisit_on": proposed_revisit.isoformat() if proposed_revisit else None,
+        }
+        first: Step = (
+            event.PROPOSED,
+            period.proposed_at or now,
+            manager,
+            "",
+            {k: [None, v] for k, v in proposal.items()},
+        )
+        periods.append(period)
+        plans.append([first, *steps])
+
+    def period_of(
+        team: Any, kind: FocusKind, starts_on: dt.date, ends_on: dt.date | None
+    ) -> FocusPeriod:
+        metrics, why = TRADEOFFS.get(kind.slug, ([], ""))
+        return FocusPeriod(
+            team=team,
+            kind=kind,
+            starts_on=starts_on,
+            ends_on=ends_on,
+            rationale=f"{kind.name}: what {team.name} needs most this quarter.",
+            success_signals=SIGNALS.get(kind.slug, []),
+            tradeoff_metrics=metrics,
+            tradeoff=why,
+            revisit_on=starts_on + dt.timedelta(weeks=4),
+            proposed_by=manager,
+            proposed_at=moment(starts_on - dt.timedelta(days=7), 9),
+        )
+
+    for index, team in enumerate(teams):
+        rng = random.Random(FOCUS_SEED + index)
+        upcoming = index % 3 == 0  # a next period proposed (every sixth one sent back)
+        # The running period, aligned; one team in four is past its revisit date.
+        start = today - dt.timedelta(weeks=rng.randrange(3, 9))
+        end = today + dt.timedelta(weeks=rng.randrange(2, 7)) if upcoming else None
+        current = period_of(team, kinds[index % len(kinds)], start, end)
+        current.status = status.ALIGNED
+        current.aligned_by = admin
+        current.aligned_at = moment(start - dt.timedelta(days=5), 14)
+        current.revisit_on = (
+            today - dt.timedelta(days=rng.randrange(1, 15))
+            if index % 4 == 0
+            else today + dt.timedelta(days=rng.randrange(1, 29))
+        )
+        add(
+            current,
+            [
+                (
+                    event.ALIGNED,
+                    current.aligned_at,
+                    admin,
+                    "Agreed.",
+                    {"status": ["proposed", "aligned"]},
+                )
+            ],
+            proposed_revisit=current.revisit_on,
+        )
+        if upcoming and end is not None:
+            starts = end + dt.timedelta(days=1 + 7 * rng.randrange(0, 3))
+            nxt = period_of(
+                team, kinds[(index + 1) % len(kinds)], starts, starts + dt.timedelta(weeks=8)
+            )
+            nxt.proposed_at = now - dt.timedelta(days=rng.randrange(1, 10), hours=3)
+            steps: list[Step] = []
+            if index % 6 == 3:
+                nxt.status = status.SENT_BACK
+                sent = nxt.proposed_at + dt.timedelta(hours=20)
+                note = "Which success signal tells us it worked? Add a target."
+                steps.append(
+                    (event.SENT_BACK, sent, admin, note, {"status": ["proposed", "sent_back"]})
+                )
+            else:
+                nxt.status = status.PROPOSED
+            add(nxt, steps, proposed_revisit=nxt.revisit_on)
+        # Closed periods before it, back to about a year and a half ago.
+        end = start - dt.timedelta(days=1 + 7 * rng.randrange(0, 3))
+        # 4 to 6 periods in all: the running one, the next one (if any) and the past ones.
+        for number in range(rng.randrange(4, 7) - 1 - upcoming):
+            weeks = rng.randrange(4, 13)
+            starts = end - dt.timedelta(weeks=weeks) + dt.timedelta(days=1)
+            past = period_of(team, kinds[(index + 2 + number) % len(kinds)], starts, end)
+            past.status = status.CLOSED
+            past.aligned_by = admin
+            past.aligned_at = moment(starts - dt.timedelta(days=4), 11)
+            steps = [
+                (event.ALIGNED, past.aligned_at, admin, "", {"status": ["proposed", "aligned"]})
+            ]
+            revisit = past.revisit_on
+            if revisit is not None and revisit < end:
+                later = revisit + dt.timedelta(weeks=4)
+                steps.append(
+                    (
+                        event.REVISITED_KEEP,
+                        moment(revisit, 10),
+                        manager,
+                        "Still the right focus.",
+                        {"revisit_on": [revisit.isoformat(), later.isoformat()]},
+                    )
+                )
+                past.revisit_on = later
+            steps.append(
+                (
+                    event.CLOSED,
+                    moment(end, 16),
+                    manager,
+                    "Done: on to the next focus.",
+                    {"status": ["aligned", "closed"]},
+                )
+            )
+            add(past, steps, proposed_revisit=revisit)
+            end = starts - dt.timedelta(days=1 + 7 * rng.randrange(0, 4))
+    FocusPeriod.objects.bulk_create(periods, batch_size=1000)
+    rows = [
+        FocusEvent(period=period, kind=kind, at=at, actor=actor, note=note, changes=changes)
+        for period, plan in zip(periods, plans, strict=True)
+        for kind, at, actor, note, changes in plan
+    ]
+    FocusEvent.objects.bulk_create(rows, batch_size=2000)
+    return len(periods), len(rows)
+
+
+def outcomes_write(teams: list[Any], today: dt.date) -> tuple[int, int]:
+    """Five organization outcomes and two per team (laddering up to them), each measured
+    every week for a year: most move toward their target, some teams' stall lately."""
+    import random
+
+    from apps.outcomes.models import Outcome, OutcomeMeasurement
+
+    rng = random.Random(FOCUS_SEED)
+    target_date = today + dt.timedelta(weeks=26)
+    org = Outcome.objects.bulk_create(
+        Outcome(
+            team=None,
+            name=name,
+            unit=unit,
+            direction=direction,
+            baseline=baseline,
+            target=target,
+            target_date=target_date,
+        )
+        for name, unit, direction, baseline, target in ORG_OUTCOMES
+    )
+    mine = []
+    for index, team in enumerate(teams):
+        for slot in range(2):
+            name, unit, direction, baseline, target = TEAM_OUTCOMES[
+                (2 * index + slot) % len(TEAM_OUTCOMES)
+            ]
+            mine.append(
+                Outcome(
+                    team=team,
+                    name=name,
+                    unit=unit,
+                    direction=direction,
+                    baseline=baseline,
+                    target=target,
+                    target_date=target_date if slot == 0 else None,
+                    parent=org[(2 * index + slot) % len(org)],
+                )
+            )
+    mine = Outcome.objects.bulk_create(mine, batch_size=1000)
+    # One team in five (bench-000 among them): both outcomes stall over the last 6 weeks.
+    stalled = {o.pk for number, o in enumerate(mine) if (number // 2) % 5 == 0}
+    weeks = 52
+    rows = []
+    for outcome in [*org, *mine]:
+        pace = rng.uniform(0.4, 1.1)  # how much of the way it gets in a year
+        for week in range(weeks + 1):
+            progress = pace * week / weeks
+            if outcome.pk in stalled and week > weeks - 6:
+                progress = pace * (weeks - 6) / weeks - 0.02 * (week - weeks + 6)
+            noise = rng.gauss(0, 0.015)
+            value = outcome.baseline + (progress + noise) * (outcome.target - outcome.baseline)
+            rows.append(
+                OutcomeMeasurement(
+                    outcome=outcome,
+                    measured_on=today - dt.timedelta(weeks=weeks - week),
+                    value=round(value, 2),
+                )
+            )
+    OutcomeMeasurement.objects.bulk_create(rows, batch_size=5000)
+    return len(org) + len(mine), len(rows)
+
+
+def stored_answers_refresh() -> list[str]:
+    """The answers the worker stores and the pages read: each focus period's evaluation
+    (`focus_evaluations_refresh`, for the teams with a missing or stale one: a running
+    period's holds for the day it was computed on) and the outcomes' progress and the teams'
+    "busy, not moving" flags (`outcome_answers_refresh`, a few grouped queries)."""
+    from django.utils import timezone
+
+    from apps.focus.evaluations import focus_evaluations_refresh, period_signature
+    from apps.focus.models import FocusPeriod
+    from apps.metrics.selectors import scope_versions
+    from apps.outcomes.answers import outcome_answers_refresh
+    from apps.outcomes.models import TeamOutcomeFlag
+
+    notes = []
+    today = timezone.localdate()
+    periods = list(
+        FocusPeriod.objects.filter(team__slug__startswith="bench-").select_related(
+            "kind", "evaluation"
+        )
+    )
+    versions = scope_versions(sorted({p.team_id for p in periods}))
+    stale: set[int] = set()
+    for period in periods:
+        row = getattr(period, "evaluation", None)
+        holds = (
+            row is not None
+            and row.version == versions.get(period.team_id, "")
+            and row.signature == period_signature(period)
+            and (
+                row.evaluated_on == today
+                or (period.ends_on is not None and period.ends_on < row.evaluated_on)
+            )
+        )
+        if not holds:
+            stale.add(period.team_id)
+    if stale:
+        began = time.perf_counter()
+        written = focus_evaluations_refresh(team_ids=sorted(stale))
+        notes.append(
+            f"focus evaluations stored: {written:,} periods of {len(stale)} teams "
+            f"({time.perf_counter() - began:.1f} s)"
+        )
+    else:
+        notes.append(f"focus evaluations reused: {len(periods):,} periods, all current")
+    began = time.perf_counter()
+    flagged = outcome_answers_refresh()
+    notes.append(
+        f"outcome answers stored: progress of every outcome, {TeamOutcomeFlag.objects.count()} "
+        f"team flags, {flagged} busy-not-moving ({time.perf_counter() - began:.1f} s)"
+    )
+    return notes
 
 
 if __name__ == "__main__":
