@@ -35,6 +35,8 @@ LIST = ListPage(
     IncidentFilterForm,
     selectors.incident_services,
     selectors.incident_list,
+    header=INCIDENT_HEADER,
+    cells=incident_export_rows,
     context=lambda request, team: {"can_import": can_manage(request.user, team)},
 )
 
@@ -47,10 +49,7 @@ def incident_list(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 def incident_export(request: HttpRequest, slug: str) -> HttpResponseBase:
     """The list under its filters as CSV (the columns of the API, see the README)."""
-    team = team_for_user(request.user, slug)
-    return filtered_export(
-        request, team=team, spec=LIST, header=INCIDENT_HEADER, rows=incident_export_rows
-    )
+    return filtered_export(request, team=team_for_user(request.user, slug), spec=LIST)
 
 
 # ---------- the report form ----------

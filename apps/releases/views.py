@@ -37,6 +37,8 @@ LIST = ListPage(
     ReleaseFilterForm,
     selectors.release_services,
     selectors.release_list,
+    header=RELEASE_HEADER,
+    cells=release_export_rows,
     context=lambda request, team: {"can_import": can_manage(request.user, team)},
 )
 
@@ -49,10 +51,7 @@ def release_list(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 def release_export(request: HttpRequest, slug: str) -> HttpResponseBase:
     """The list under its filters as CSV (the columns of the API, see the README)."""
-    team = team_for_user(request.user, slug)
-    return filtered_export(
-        request, team=team, spec=LIST, header=RELEASE_HEADER, rows=release_export_rows
-    )
+    return filtered_export(request, team=team_for_user(request.user, slug), spec=LIST)
 
 
 @require_http_methods(["GET", "POST"])
