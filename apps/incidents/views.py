@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from apps.core.actions import button_action, form_action
 from apps.core.forms import apply_service_errors
-from apps.core.http import is_fragment_request, redirect_after_post
+from apps.core.http import redirect_after_post, render_page
 from apps.core.lists import ListPage, filtered_export, filtered_list, one_or_404
 from apps.imports.columns import INCIDENT_HEADER, incident_export_rows
 from apps.incidents import selectors, services
@@ -83,10 +83,9 @@ def _render_form(
     suggestion: Release | None,
     validating: bool = False,
 ) -> HttpResponse:
-    template = "incidents/form.html#form" if is_fragment_request(request) else "incidents/form.html"
-    return render(
+    return render_page(
         request,
-        template,
+        "incidents/form.html",
         {
             "team": team,
             "form": form,
@@ -95,6 +94,7 @@ def _render_form(
             "validating": validating,
             "services": release_services(team=team),
         },
+        partial="form",
     )
 
 
