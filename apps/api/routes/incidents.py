@@ -11,9 +11,7 @@ from apps.api.routes.common import (
     READ_ERRORS,
     WRITE_ERRORS,
     upsert_answer,
-    wants_csv,
-    window_csv,
-    window_page,
+    window_list,
 )
 from apps.api.schemas import IncidentIn, IncidentOut, IncidentPage, WindowQuery
 from apps.api.selectors import incidents_list, release_by_ref
@@ -104,13 +102,11 @@ def post_incident(request: HttpRequest, payload: IncidentIn) -> Status[Incident]
 def list_incidents(request: HttpRequest, filters: Query[WindowQuery]) -> dict[str, Any]:
     """Incidents that started in `[start, end)` (dates in the organization's time zone).
     Without `team`, an organization token lists every team's incidents."""
-    if wants_csv(request):
-        return window_csv(  # type: ignore[return-value]
-            request,
-            filters,
-            incidents_list,
-            noun="incidents",
-            header=INCIDENT_HEADER,
-            cells=incident_export_rows,
-        )
-    return window_page(request, filters, incidents_list)
+    return window_list(
+        request,
+        filters,
+        incidents_list,
+        noun="incidents",
+        header=INCIDENT_HEADER,
+        cells=incident_export_rows,
+    )

@@ -12,9 +12,7 @@ from apps.api.routes.common import (
     READ_ERRORS,
     WRITE_ERRORS,
     upsert_answer,
-    wants_csv,
-    window_csv,
-    window_page,
+    window_list,
 )
 from apps.api.schemas import ReleaseIn, ReleaseOut, ReleasePage, WindowQuery
 from apps.api.selectors import incident_by_ref, releases_list
@@ -80,13 +78,11 @@ def post_release(request: HttpRequest, payload: ReleaseIn) -> Status[Release]:
 def list_releases(request: HttpRequest, filters: Query[WindowQuery]) -> dict[str, Any]:
     """Releases deployed in `[start, end)` (dates in the organization's time zone).
     Without `team`, an organization token lists every team's releases."""
-    if wants_csv(request):
-        return window_csv(  # type: ignore[return-value]
-            request,
-            filters,
-            releases_list,
-            noun="releases",
-            header=RELEASE_HEADER,
-            cells=release_export_rows,
-        )
-    return window_page(request, filters, releases_list)
+    return window_list(
+        request,
+        filters,
+        releases_list,
+        noun="releases",
+        header=RELEASE_HEADER,
+        cells=release_export_rows,
+    )
