@@ -42,6 +42,23 @@ def paged(qs: QuerySet[Any], *, limit: int, offset: int) -> dict[str, Any]:
     }
 
 
+def row_in_team[M](
+    find: Callable[..., M | None],
+    *,
+    team: Any,
+    ref: int | str,
+    field: str,
+    noun: str,
+    detail: str,
+) -> M:
+    """The team's row that `ref` names (`find(team=, ref=)`), or a 422: `detail`, and under
+    `field` which `noun` was not found."""
+    row = find(team=team, ref=ref)
+    if row is None:
+        raise ApiError(422, detail, {field: [f"No {noun} '{ref}' in team '{team.slug}'."]})
+    return row
+
+
 def wants_csv(request: HttpRequest) -> bool:
     """`?format=csv`, or an Accept header that asks for text/csv."""
     if request.GET.get("format", "").lower() == "csv":

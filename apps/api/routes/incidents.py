@@ -10,6 +10,7 @@ from apps.api.errors import ApiError
 from apps.api.routes.common import (
     READ_ERRORS,
     WRITE_ERRORS,
+    row_in_team,
     upsert_answer,
     window_list,
 )
@@ -37,17 +38,14 @@ def _cause_fields(payload: IncidentIn, team: Any, existing: Incident | None) -> 
                 "An incident not caused by a deployment names no release.",
                 {"deploy_caused": ["Must not be false when caused_by_release is given."]},
             )
-        release = release_by_ref(team=team, ref=payload.caused_by_release)
-        if release is None:
-            raise ApiError(
-                422,
-                "The release that caused it was not found in this team.",
-                {
-                    "caused_by_release": [
-                        f"No release '{payload.caused_by_release}' in team '{team.slug}'."
-                    ]
-                },
-            )
+        release = row_in_team(
+            release_by_ref,
+            team=team,
+            ref=payload.caused_by_release,
+            field="caused_by_release",
+            noun="release",
+            detail="The release that caused it was not found in this team.",
+        )
         return {"cause": Incident.Cause.RELEASE, "caused_by": release}
     if payload.deploy_caused is False:
         return {"cause": Incident.Cause.NOT_DEPLOY, "caused_by": None}

@@ -7,10 +7,10 @@ from django.http import HttpRequest
 from ninja import Query, Router, Status
 
 from apps.api.auth import team_for_token, token_of
-from apps.api.errors import ApiError
 from apps.api.routes.common import (
     READ_ERRORS,
     WRITE_ERRORS,
+    row_in_team,
     upsert_answer,
     window_list,
 )
@@ -49,18 +49,14 @@ def post_release(request: HttpRequest, payload: ReleaseIn) -> Status[Release]:
     if "fixes_incident" in sent:
         fields["fixes_incident"] = None
         if payload.fixes_incident is not None:
-            incident = incident_by_ref(team=team, ref=payload.fixes_incident)
-            if incident is None:
-                raise ApiError(
-                    422,
-                    "The incident it fixes was not found in this team.",
-                    {
-                        "fixes_incident": [
-                            f"No incident '{payload.fixes_incident}' in team '{team.slug}'."
-                        ]
-                    },
-                )
-            fields["fixes_incident"] = incident
+            fields["fixes_incident"] = row_in_team(
+                incident_by_ref,
+                team=team,
+                ref=payload.fixes_incident,
+                field="fixes_incident",
+                noun="incident",
+                detail="The incident it fixes was not found in this team.",
+            )
     external_id = (payload.external_id or "").strip() or None
     return upsert_answer(
         lambda: release_upsert(team=team, source=Source.API, external_id=external_id, **fields),
