@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from apps.core.http import is_fragment_request
+from apps.core.http import render_page
 from apps.dashboard.forms import WebhookForm, WebhookSecretForm
 from apps.teams.models import Team
 from apps.teams.permissions import is_org_admin
@@ -60,13 +60,11 @@ def webhook_list(request: HttpRequest) -> HttpResponse:
     teams = list(Team.objects.order_by("name").only("name", "slug"))
     slug = request.GET.get("team") or ""
     team = next((t for t in teams if t.slug == slug), None)
-    template = "dashboard/webhooks/list.html"
-    if is_fragment_request(request):
-        template += "#rows"
-    return render(
+    return render_page(
         request,
-        template,
+        "dashboard/webhooks/list.html",
         {"webhooks": selectors.webhooks_list(team=team), "teams": teams, "team_filter": team},
+        partial="rows",
     )
 
 
@@ -121,13 +119,11 @@ def webhook_detail(request: HttpRequest, pk: int) -> HttpResponse:
     page = Paginator(selectors.deliveries_list(webhook=webhook), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    template = "dashboard/webhooks/detail.html"
-    if is_fragment_request(request):
-        template += "#deliveries"
-    return render(
+    return render_page(
         request,
-        template,
+        "dashboard/webhooks/detail.html",
         {"webhook": webhook, "page": page, "receiver_url": _receiver_url(request, webhook)},
+        partial="deliveries",
     )
 
 
