@@ -52,6 +52,22 @@ def _receiver_url(request: HttpRequest, webhook: Webhook) -> str:
     return request.build_absolute_uri(webhook.receiver_path)
 
 
+def _secret_page(
+    request: HttpRequest, webhook: Webhook, secret: str, *, just_created: bool
+) -> HttpResponse:
+    """The receiver's URL and the secret, shown this once."""
+    return render(
+        request,
+        "dashboard/webhooks/secret.html",
+        {
+            "webhook": webhook,
+            "secret": secret,
+            "receiver_url": _receiver_url(request, webhook),
+            "just_created": just_created,
+        },
+    )
+
+
 @never_cache
 @require_http_methods(["GET"])
 def webhook_list(request: HttpRequest) -> HttpResponse:
@@ -91,16 +107,7 @@ def webhook_new(request: HttpRequest) -> HttpResponse:
                     for error in errors:
                         form.add_error(name if name in form.fields else None, error)
             else:
-                return render(
-                    request,
-                    "dashboard/webhooks/secret.html",
-                    {
-                        "webhook": webhook,
-                        "secret": secret,
-                        "receiver_url": _receiver_url(request, webhook),
-                        "just_created": True,
-                    },
-                )
+                return _secret_page(request, webhook, secret, just_created=True)
     else:
         initial = {}
         if request.GET.get("team"):
@@ -137,16 +144,7 @@ def webhook_secret(request: HttpRequest, pk: int) -> HttpResponse:
     form = WebhookSecretForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         secret = webhook_replace_secret(webhook=webhook, secret=form.cleaned_data["secret"])
-        return render(
-            request,
-            "dashboard/webhooks/secret.html",
-            {
-                "webhook": webhook,
-                "secret": secret,
-                "receiver_url": _receiver_url(request, webhook),
-                "just_created": False,
-            },
-        )
+        return _secret_page(request, webhook, secret, just_created=False)
     return render(request, "dashboard/webhooks/rotate.html", {"webhook": webhook, "form": form})
 
 
