@@ -3,8 +3,8 @@
 Needs DATABASE_URL=postgres://… (any database on the server: it names the server) and Redis.
 It (re)creates the database `execdash_webhooks_bench`, migrates it, creates 4 teams with a
 GitHub and a PagerDuty webhook each, starts gunicorn on 127.0.0.1 (production settings,
-DEBUG off, 3 sync workers as the Dockerfile runs it) and a real Celery worker on
-REDIS_URL (default redis://127.0.0.1:6379/7), then:
+DEBUG off, 2 sync workers, one per core of this machine: `--workers N`) and a real Celery
+worker on REDIS_URL (default redis://127.0.0.1:6379/7), then:
 
 1. 20 concurrent clients send 2,000 signed deliveries: 900 GitHub `deployment_status`
    events (820 deployments with one final status, 40 with a `failure` then a later
@@ -16,7 +16,9 @@ REDIS_URL (default redis://127.0.0.1:6379/7), then:
    accepted delivery per event id), 860 releases and 450 incidents, all resolved, the
    deployments with two statuses ending succeeded, and the weekly rollups the worker wrote
    equal to a from-scratch recompute (`rollups_recompute_all`) of the same rows;
-4. prints p50 / p95 / p99 / max latency seen by the clients (target p99 <= 200 ms).
+4. prints p50 / p95 / p99 / max latency seen by the clients (target p99 <= 200 ms) and the
+   CPU time gunicorn, PostgreSQL, the worker and the clients used while sending (per
+   delivery: the figure to compare between runs on a machine whose speed varies).
 
 Everything listens on 127.0.0.1 only, the load is bounded (2,000 requests), and gunicorn and
 the worker are stopped in a `finally`.
@@ -348,7 +350,7 @@ def wait_ready(port: int, server: Process, timeout: float = 60.0) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=20)
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn sync workers")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
     parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
     parser.add_argument("--seed", type=int, default=9)

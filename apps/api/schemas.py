@@ -385,6 +385,11 @@ class OutcomeIn(In):
     direction: Literal["up", "down"] = Field("up", description="Which way is better.")
     baseline: FiniteFloat
     target: FiniteFloat
+    target_date: Day | None = Field(None, description="When the target should be reached.")
+    parent: StrictInt | None = Field(
+        None,
+        description="The id of the organization-wide outcome a team outcome ladders up to.",
+    )
 
 
 class MeasurementIn(In):
@@ -419,10 +424,18 @@ class OutcomeOut(TeamRowOut):
     direction: Literal["up", "down"]
     baseline: float
     target: float
+    target_date: dt.date | None = Field(description="When the target should be reached.")
+    parent: int | None = Field(
+        description="The id of the organization-wide outcome it ladders up to."
+    )
     progress: float | None = Field(description="Progress of the latest measurement.")
     latest: MeasurementOut | None
     measurements: list[MeasurementOut] = Field(description="Oldest first.")
     created_at: dt.datetime
+
+    @staticmethod
+    def resolve_parent(obj: Outcome) -> int | None:
+        return obj.parent_id
 
     @staticmethod
     def resolve_measurements(obj: Outcome) -> list[OutcomeMeasurement]:

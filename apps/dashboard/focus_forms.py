@@ -13,6 +13,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.http import QueryDict
 
 from apps.focus.catalog import COMPARATOR_CHOICES, METRIC_CHOICES, METRICS
 from apps.focus.models import FocusKind
@@ -33,6 +34,25 @@ def kind_prefill(kind: FocusKind) -> dict[str, Any]:
     return FocusProposalForm.initial_from(
         {"kind": kind, "success_signals": KIND_DEFAULT_SIGNALS.get(kind.slug, [])}
     )
+
+
+def signals_with_kind_defaults(data: QueryDict) -> QueryDict:
+    """The posted form with the chosen kind's default success signals in the signal rows,
+    when every row is still empty; anything the person typed in a row is kept as it is."""
+    parts = ("metric", "comparator", "target")
+    rows = range(1, SIGNAL_ROWS + 1)
+    if any((data.get(f"signal_{row}_{part}") or "").strip() for row in rows for part in parts):
+        return data
+    pk = (data.get("kind") or "").strip()
+    known = pk.isascii() and pk.isdigit() and len(pk) <= 9
+    kind = FocusKind.objects.filter(pk=int(pk)).first() if known else None
+    if kind is None or kind.slug not in KIND_DEFAULT_SIGNALS:
+        return data
+    filled = data.copy()
+    for name, value in kind_prefill(kind).items():
+        if name.startswith("signal_"):
+            filled[name] = str(value)
+    return filled
 
 
 def date_field(*, label: str, required: bool, help_text: str = "") -> forms.DateField:

@@ -10,7 +10,6 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from apps.core.timezones import local_midnight
 from apps.focus.models import FocusKind, FocusPeriod
 from apps.focus.tradeoffs import metrics_named_in
 from apps.teams.models import Team
@@ -191,7 +190,7 @@ def focus_periods_seed(
                 status=plan.status,
                 proposed_by=manager,
                 aligned_by=director if aligned else None,
-                aligned_at=local_midnight(starts) + dt.timedelta(hours=10) if aligned else None,
+                # When it was proposed and aligned comes with its history (apps.demo.history).
             )
         )
     FocusPeriod.objects.bulk_create(rows)

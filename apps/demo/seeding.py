@@ -10,8 +10,8 @@ Times are relative to today (local midnight in the organization's zone), so the 
 always has recent data; nothing is placed after that instant.
 
 What is generated lives beside this module: the teams and people in `organization`, the
-releases and incidents in `activity`, the focus periods in `focus`, the outcomes in
-`outcomes`, the seeded draws in `draws`.
+releases and incidents in `activity`, the focus periods in `focus` and their histories in
+`history`, the outcomes in `outcomes`, the seeded draws in `draws`.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from django.utils import timezone
 from apps.core.timezones import org_tz, weeks_between
 from apps.demo.activity import plan_team, plan_write
 from apps.demo.focus import focus_periods_seed
+from apps.demo.history import focus_histories_seed
 from apps.demo.organization import (
     DEMO_PASSWORD,
     DIRECTOR,
@@ -45,6 +46,7 @@ class SeedReport:
     teams: int = 0
     users: int = 0
     focus_periods: int = 0
+    focus_events: int = 0
     releases: int = 0
     incidents: int = 0
     outcomes: int = 0
@@ -92,6 +94,9 @@ def seed_demo(*, teams: int = 5, weeks: int = 26, seed: int = 7) -> SeedReport:
                 manager=users[0],
                 director=director,
                 **span,
+            )
+            report.focus_events += focus_histories_seed(
+                team=team, manager=users[0], director=director, today=today
             )
             plan = plan_team(profile=profile, seed=seed, **span)
             releases, incidents = plan_write(team=team, plan=plan, users=users)

@@ -164,3 +164,57 @@ def test_list_with_measurements_and_progress(
     assert everything[0]["team"] is None
     assert [o["team"] for o in admin_api.get("/outcomes", team="search").json()] == ["search"]
     assert_error(team_api.get("/outcomes", team="search"), 404, "team")
+
+
+# --- target date and the organization outcome it ladders up to ---------------------------
+
+
+def test_a_team_outcome_with_a_target_date_ladders_up_to_an_organization_outcome(
+    team_api, team
+) -> None:
+    nps = OutcomeFactory(team=None, name="NPS", baseline=20, target=40)
+    response = team_api.post("/outcomes", _outcome(target_date="2026-12-31", parent=nps.pk))
+    assert response.status_code == 201, response.content
+    body = response.json()
+    outcome = Outcome.objects.get(pk=body["id"])
+    assert (outcome.target_date, outcome.parent) == (dt.date(2026, 12, 31), nps)
+    assert (body["target_date"], body["parent"]) == ("2026-12-31", nps.pk)
+    # Both are optional, and the list shows them too.
+    plain = team_api.post("/outcomes", _outcome(name="Refunds")).json()
+    assert (plain["target_date"], plain["parent"]) == (None, None)
+    listed = {row["id"]: row for row in team_api.get("/outcomes").json()}
+    assert (listed[outcome.pk]["target_date"], listed[outcome.pk]["parent"]) == (
+        "2026-12-31",
+        nps.pk,
+    )
+    assert (listed[plain["id"]]["target_date"], listed[plain["id"]]["parent"]) == (None, None)
+
+
+def test_the_organization_list_shows_who_ladders_up_to_what(admin_api, team) -> None:
+    nps = OutcomeFactory(team=None, name="NPS", baseline=20, target=40)
+    child = OutcomeFactory(team=team, parent=nps, target_date=dt.date(2027, 3, 31))
+    rows = {row["id"]: row for row in admin_api.get("/outcomes").json()}
+    assert (rows[nps.pk]["parent"], rows[nps.pk]["target_date"]) == (None, None)
+    assert (rows[child.pk]["parent"], rows[child.pk]["target_date"]) == (nps.pk, "2027-03-31")
+
+
+def test_a_bad_parent_is_a_422_naming_parent(team_api, admin_api, team, other_team) -> None:
+    nps = OutcomeFactory(team=None, name="NPS", baseline=20, target=40)
+    ours = OutcomeFactory(team=team, name="Conversion")
+    theirs = OutcomeFactory(team=other_team, name="Search success")
+    # The services' rules, as the web form answers them.
+    body = assert_error(team_api.post("/outcomes", _outcome(parent=ours.pk)), 422, "parent")
+    assert "organization-wide outcome only" in body["errors"]["parent"][0]
+    organization = _outcome(name="Revenue", parent=nps.pk)
+    del organization["team"]
+    body = assert_error(admin_api.post("/outcomes", organization), 422, "parent")
+    assert "does not ladder up" in body["errors"]["parent"][0]
+    # One the token cannot see is not found, as one that does not exist.
+    for missing in (theirs.pk, 999_999, 2**40):
+        body = assert_error(team_api.post("/outcomes", _outcome(parent=missing)), 422, "parent")
+        assert body["errors"]["parent"] == [f"No outcome {missing}."]
+    # Not an id at all.
+    for wrong in ("NPS", str(nps.pk), 1.5, True, [nps.pk]):
+        assert_error(team_api.post("/outcomes", _outcome(parent=wrong)), 422, "parent")
+    assert_error(team_api.post("/outcomes", _outcome(target_date="31/12/2026")), 422, "target_date")
+    assert Outcome.objects.count() == 3  # nothing saved

@@ -67,3 +67,22 @@ def test_the_focus_page_and_a_period_page_keep_a_constant_budget(client, extra) 
         )
     assert counts[0] == counts[1], counts
     assert max(counts[1]) <= 12, counts
+
+
+def test_the_kind_defaults_fragment_keeps_a_constant_budget(client) -> None:  # type: ignore[no-untyped-def]
+    """Picking a kind by hand (the propose form's signals fieldset) costs the same few
+    queries whatever the organization's size."""
+    client.force_login(AdminFactory())
+    data = {"_signals": "1", "kind": focus_kind(FocusKind.KNOWLEDGE_SHARING).pk}
+    counts = []
+    for teams, periods in ((2, 2), (40, 40)):
+        team = organization(teams, periods)
+        url = reverse("focus:propose", args=[team.slug])
+        client.post(url, data, **HX)
+        with CaptureQueriesContext(connection) as captured:
+            response = client.post(url, data, **HX)
+        assert response.status_code == 200
+        assert b'value="bus_factor" selected' in response.content
+        counts.append(len(captured))
+    assert counts[0] == counts[1], counts
+    assert counts[1] <= 6, counts

@@ -5,14 +5,16 @@ history on the period's page."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import pytest
+from django.http import HttpResponse
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.focus.models import FocusEvent, FocusPeriod
+from apps.focus.models import FocusEvent, FocusKind, FocusPeriod
 from apps.focus.services import focus_period_align, focus_period_propose
 from apps.metrics.rollups import rollups_recompute_all
 from tests.core.personas import HTMX, Personas, client_for
@@ -261,6 +263,96 @@ def test_after_change_the_proposal_is_prefilled(people) -> None:
     assert (today() + dt.timedelta(days=1)).isoformat() in page
     assert "Too many pages at night." in page
     assert 'value="4 h"' in page
+
+
+def signals_answer(client: Client, url: str, **overrides: Any) -> HttpResponse:
+    """What the kind select asks for when a kind is picked by hand (htmx posts the form)."""
+    data = proposal(signal_1_metric="", signal_1_comparator="", signal_1_target="")
+    data.update({"_signals": "1", "_validate": "1", **overrides})
+    return client.post(url, data, headers=HTMX)
+
+
+def signals_fragment(client: Client, url: str, **overrides: Any) -> str:
+    response = signals_answer(client, url, **overrides)
+    assert response.status_code == 200, response.content[:300]
+    return response.content.decode()
+
+
+def nothing_to_fill(client: Client, url: str, **overrides: Any) -> bool:
+    """A 204 with no body: htmx leaves the rows as they are (typed meanwhile or not)."""
+    response = signals_answer(client, url, **overrides)
+    return response.status_code == 204 and response.content == b""
+
+
+def test_the_kind_select_asks_for_its_default_signals(people) -> None:
+    url = reverse("focus:propose", args=[people.team.slug])
+    page = as_(people, "manager").get(url).content.decode()
+    zone = re.search(r'<div class="kind-defaults"[^>]*>', page)
+    assert zone, "the kind select's wrapper posts the form for the signals fieldset"
+    for attribute in (
+        f'hx-post="{url}"',
+        """hx-vals='{"_signals": "1"}'""",
+        'hx-trigger="change"',
+        'hx-target="#signals"',
+        'hx-select-oob="unset"',  # not the validation zone's error slots
+    ):
+        assert attribute in zone.group(0)
+    assert 'id="signals"' in page
+    assert page.index('id="signals"') > zone.end()
+
+
+def test_picking_knowledge_sharing_by_hand_fills_the_bus_factor_into_empty_rows(people) -> None:
+    url = reverse("focus:propose", args=[people.team.slug])
+    kind = focus_kind(FocusKind.KNOWLEDGE_SHARING)
+    fragment = signals_fragment(as_(people, "manager"), url, kind=kind.pk)
+    assert fragment.lstrip().startswith('<fieldset class="signals" id="signals"')
+    assert "<form" not in fragment  # the fieldset alone
+    assert "<html" not in fragment
+    assert 'id="err-success_signals"' in fragment  # the validation keeps its slot
+    assert re.search(r'<option value="bus_factor"[^>]*selected', fragment)
+    assert re.search(r'<option value="&gt;="[^>]*selected', fragment)
+    assert re.search(r'name="signal_1_target"[^>]*value="2"', fragment)
+    # Nothing is saved or validated: no error words, no event.
+    assert 'field-errors"><li>' not in fragment
+    assert not FocusPeriod.objects.exists()
+
+
+def test_picking_a_kind_never_overwrites_signals_already_typed(people) -> None:
+    url = reverse("focus:propose", args=[people.team.slug])
+    manager = as_(people, "manager")
+    kind = focus_kind(FocusKind.KNOWLEDGE_SHARING)
+    assert nothing_to_fill(
+        manager, url, kind=kind.pk, signal_2_metric="lead_time", signal_2_target="2 days"
+    )
+    # A row with only a target typed counts as typed too.
+    assert nothing_to_fill(manager, url, kind=kind.pk, signal_3_target="3")
+    # A kind without a default leaves the empty rows empty; so does nonsense.
+    for other in (focus_kind("stability").pk, "", "x", "²", "9" * 30):
+        assert nothing_to_fill(manager, url, kind=other), other
+
+
+def test_the_edit_form_fills_default_signals_too(people) -> None:
+    waiting = proposed(people, success_signals=[])
+    url = reverse("focus:edit", args=[people.team.slug, waiting.pk])
+    kind = focus_kind(FocusKind.KNOWLEDGE_SHARING)
+    fragment = signals_fragment(as_(people, "manager"), url, kind=kind.pk)
+    assert re.search(r'<option value="bus_factor"[^>]*selected', fragment)
+    waiting.refresh_from_db()
+    assert waiting.kind.slug == "stability"  # nothing saved
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+@pytest.mark.parametrize("who", ["member", "manager", "admin", "outsider"])
+def test_who_may_ask_for_the_default_signals(people, who, htmx) -> None:
+    kind = focus_kind(FocusKind.KNOWLEDGE_SHARING)
+    data = proposal(signal_1_metric="", signal_1_comparator="", signal_1_target="")
+    data.update({"_signals": "1", "kind": kind.pk})
+    response = as_(people, who).post(
+        reverse("focus:propose", args=[people.team.slug]), data, headers=HTMX if htmx else {}
+    )
+    assert response.status_code == MANAGE[who]
+    filled = re.search(rb'<option value="bus_factor"[^>]*selected', response.content)
+    assert bool(filled) is (MANAGE[who] == 200)
 
 
 # --- align, send back, edit ------------------------------------------------------------

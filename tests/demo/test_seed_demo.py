@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 import pytest
@@ -11,12 +12,13 @@ from django.core.management.base import CommandError
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from apps.focus.models import FocusKind, FocusPeriod
+from apps.focus.models import FocusEvent, FocusKind, FocusPeriod
 from apps.incidents.models import Incident
 from apps.metrics.models import WeeklyRollup
 from apps.outcomes.models import Outcome, OutcomeMeasurement
 from apps.releases.models import Release
 from apps.teams.models import Membership, Team
+from apps.teams.permissions import is_org_admin
 
 pytestmark = pytest.mark.django_db
 
@@ -25,6 +27,7 @@ MODELS = (
     get_user_model(),
     Membership,
     FocusPeriod,
+    FocusEvent,
     Release,
     Incident,
     Outcome,
@@ -86,6 +89,7 @@ DEMO_MODELS = (
     Membership,
     FocusKind,
     FocusPeriod,
+    FocusEvent,
     Release,
     Incident,
     Outcome,
@@ -259,3 +263,101 @@ def test_the_default_demo_has_a_stability_focus_that_worked() -> None:
     assert frequency.during is not None
     assert frequency.before is not None
     assert frequency.during < frequency.before
+
+
+# --- the focus periods' histories ------------------------------------------------------
+
+Kind = FocusEvent.Kind
+ST = FocusPeriod.Status
+
+
+def test_every_demo_period_has_a_history_that_follows_its_status(client) -> None:  # type: ignore[no-untyped-def]
+    seed(teams=5, weeks=26, seed=7)
+    now = timezone.now()
+    periods = FocusPeriod.objects.select_related("team").prefetch_related("events__actor")
+    statuses = set()
+    for period in periods:
+        events = list(period.events.all())
+        kinds = [e.kind for e in events]
+        what = (period.team.slug, period.status, kinds)
+        statuses.add(period.status)
+        assert events, what
+        assert kinds[0] == Kind.PROPOSED, what
+        manager = period.team.memberships.get(role=Membership.Role.MANAGER).user
+        assert events[0].actor == manager == period.proposed_by, what
+        assert events[0].at < timezone.make_aware(
+            dt.datetime.combine(period.starts_on, dt.time.min)
+        ), what
+        # In order, nothing after now, and the period's own "when" fields agree.
+        times = [e.at for e in events]
+        assert times == sorted(times), what
+        assert times[-1] <= now, what
+        assert period.proposed_at == [e.at for e in events if e.kind == Kind.PROPOSED][-1]
+        if period.status in (ST.ALIGNED, ST.CLOSED):
+            aligned = [e for e in events if e.kind == Kind.ALIGNED]
+            assert len(aligned) == 1, what
+            assert is_org_admin(aligned[0].actor), what
+            assert (period.aligned_by, period.aligned_at) == (aligned[0].actor, aligned[0].at)
+        else:
+            assert Kind.ALIGNED not in kinds, what
+        if period.status == ST.CLOSED:
+            assert kinds == [Kind.PROPOSED, Kind.ALIGNED, Kind.REVISITED_KEEP, Kind.CLOSED], what
+            closed = events[-1]
+            assert closed.note, what
+            assert closed.at.date() == period.ends_on, what
+            assert closed.changes["ends_on"] == [None, period.ends_on.isoformat()]
+            kept = events[2].changes["revisit_on"]
+            assert kept[1] == period.revisit_on.isoformat(), what
+            assert kept[0] < kept[1], what
+        if period.status == ST.PROPOSED:
+            # Sent back once with a comment, edited and proposed again.
+            assert kinds == [Kind.PROPOSED, Kind.SENT_BACK, Kind.EDITED, Kind.PROPOSED], what
+            assert is_org_admin(events[1].actor), what
+            assert events[1].note, what
+            assert events[2].changes["success_signals"] == [[], period.success_signals]
+            assert (timezone.localdate() - period.proposed_at.date()).days <= 3
+        if period.status == ST.ALIGNED and period.revisit_on < timezone.localdate():
+            assert Kind.CLOSED not in kinds  # the overdue revisit is still to be done
+        # The latest revisit date the history gives is the period's.
+        dated = [e.changes["revisit_on"][1] for e in events if "revisit_on" in e.changes]
+        assert dated[-1] == period.revisit_on.isoformat(), what
+    assert statuses == {ST.CLOSED, ST.ALIGNED, ST.PROPOSED}
+
+    # The period's page shows it.
+    client.force_login(get_user_model().objects.get(username="dana.director"))
+    waiting = FocusPeriod.objects.get(status=ST.PROPOSED)
+    page = client.get(f"/teams/{waiting.team.slug}/focus/{waiting.pk}/").content.decode()
+    for words in ("Proposed", "Sent back", "Edited", "Add a success signal"):
+        assert words in page, words
+
+
+def test_histories_are_written_once_and_added_to_periods_without_one() -> None:
+    seed(teams=3, weeks=8, seed=2)
+    events = list(FocusEvent.objects.order_by("pk").values())
+    assert events
+    seed(teams=3, weeks=8, seed=2)
+    assert list(FocusEvent.objects.order_by("pk").values()) == events
+    # Periods written before the demo had histories (no events) get theirs on the next run;
+    # a period with a history of its own keeps it as it is.
+    kept = FocusPeriod.objects.filter(team__slug="payments").first()
+    FocusEvent.objects.exclude(period=kept).delete()
+    own = list(kept.events.order_by("pk").values())
+    out = seed(teams=3, weeks=8, seed=2)
+    assert "steps of their histories" in out
+    assert list(kept.events.order_by("pk").values()) == own
+    assert not FocusPeriod.objects.filter(events__isnull=True).exists()
+    assert FocusEvent.objects.count() == len(events)
+
+
+@pytest.mark.parametrize("weeks", [1, 3])
+def test_short_spans_give_histories_in_order_and_in_the_past(weeks: int) -> None:
+    seed(teams=8, weeks=weeks, seed=1)
+    now = timezone.now()
+    for period in FocusPeriod.objects.prefetch_related("events"):
+        events = list(period.events.all())
+        assert events[0].kind == Kind.PROPOSED
+        times = [e.at for e in events]
+        assert times == sorted(times), (period, events)
+        assert times[-1] <= now, (period, events)
+        if period.status != ST.PROPOSED:
+            assert Kind.ALIGNED in [e.kind for e in events]

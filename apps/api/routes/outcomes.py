@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from django.db.models import F, Prefetch, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 
 from apps.api.auth import require_admin, team_for_token, token_of
 from apps.api.errors import ApiError
+from apps.api.models import ApiToken
 from apps.api.schemas import (
     Error,
     MeasurementIn,
@@ -41,15 +42,35 @@ def _with_measurements(qs: QuerySet[Outcome]) -> QuerySet[Outcome]:
 )
 def create_outcome(request: HttpRequest, payload: OutcomeIn) -> Status[Outcome]:
     """201 with the outcome. Without `team` it belongs to the whole organization, which
-    needs an organization token."""
+    needs an organization token. A team outcome may ladder up to an organization-wide one
+    (`parent`, its id); anything else there is a 422 naming `parent`."""
     token = token_of(request)
     if payload.team is None:
         require_admin(token, "An organization-wide outcome")
         team = None
     else:
         team = team_for_token(token, payload.team)
-    outcome = outcome_create(team=team, **payload.model_dump(exclude={"team"}))
+    parent = None if payload.parent is None else _parent(token, payload.parent)
+    outcome = outcome_create(
+        team=team, parent=parent, **payload.model_dump(exclude={"team", "parent"})
+    )
     return Status(201, _with_measurements(Outcome.objects.all()).get(pk=outcome.pk))
+
+
+def _parent(token: ApiToken, outcome_id: int) -> Outcome:
+    """The outcome named as `parent`, among those the token may see (the organization's,
+    and its own team's); whether it may be one is the outcome services' rule."""
+    visible = Outcome.objects.all()
+    if not token.is_admin:
+        visible = visible.filter(Q(team__isnull=True) | Q(team_id=token.team_id))
+    parent = visible.filter(pk=outcome_id).first()
+    if parent is None:
+        raise ApiError(
+            422,
+            f"No outcome {outcome_id} for this token.",
+            {"parent": [f"No outcome {outcome_id}."]},
+        )
+    return parent
 
 
 @router.post(

@@ -31,6 +31,7 @@ from apps.dashboard.focus_forms import (
     FocusProposalForm,
     FocusRevisitForm,
     kind_prefill,
+    signals_with_kind_defaults,
 )
 from apps.focus import services
 from apps.focus.catalog import metric_label, signal_text
@@ -402,6 +403,14 @@ def _proposal_form_view(
             initial = _prefill(request, team)
         form = FocusProposalForm(initial=initial)
         return _render_form(request, team, form, period=period, overlap=None)
+    if request.POST.get("_signals") == "1":
+        # The kind was picked by hand: its default signals, in rows that are still empty.
+        # Nothing to fill is a 204, which htmx does not swap: rows typed meanwhile stay.
+        filled = signals_with_kind_defaults(request.POST)
+        if filled is request.POST:
+            return HttpResponse(status=204)
+        form = FocusProposalForm(filled)
+        return render(request, "dashboard/focus/form.html#signals", {"form": form})
     form = FocusProposalForm(request.POST)
     validating = request.POST.get("_validate") == "1"
     saved, overlap = _check(form, team, save=not validating, user=request.user, period=period)

@@ -35,13 +35,20 @@ class Command(BaseCommand):
             raise CommandError("--teams and --weeks must be at least 1")
         started = time.monotonic()
         report = seed_demo(teams=teams, weeks=weeks, seed=seed)
-        added = report.releases + report.incidents + report.focus_periods + report.measurements
+        added = (
+            report.releases
+            + report.incidents
+            + report.focus_periods
+            + report.focus_events
+            + report.measurements
+        )
         if report.teams == 0 and added == 0:
             self.stdout.write("Demo data already present; nothing to add.")
         else:
             self.stdout.write(
                 f"Demo data: {report.teams} new teams, {report.users} new users, "
-                f"{report.focus_periods} focus periods, {report.releases} releases, "
+                f"{report.focus_periods} focus periods, {report.focus_events} steps of their "
+                f"histories, {report.releases} releases, "
                 f"{report.incidents} incidents, {report.outcomes} outcomes, "
                 f"{report.measurements} measurements."
             )
