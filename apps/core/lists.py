@@ -40,6 +40,9 @@ class ListPage:
     services: Callable[..., list[str]]
     # The team's rows under the filters: `rows(team=, **filters)`.
     rows: Callable[..., QuerySet[Any]]
+    # The CSV download's columns, and its cells of the rows: `cells(rows)` -> rows of cells.
+    header: tuple[str, ...]
+    cells: Callable[[QuerySet[Any]], Any]
     # What else the whole page shows the viewer: `context(request, team)` -> dict.
     context: Callable[[HttpRequest, Any], dict[str, Any]] | None = None
 
@@ -102,18 +105,12 @@ def _export_url(spec: ListPage, team: Any, filters: dict[str, str]) -> str:
     return f"{url}?{urlencode(filters)}" if filters else url
 
 
-def filtered_export(
-    request: HttpRequest,
-    *,
-    team: Any,
-    spec: ListPage,
-    header: tuple[str, ...],
-    rows: Callable[[QuerySet[Any]], Any],
-) -> HttpResponseBase:
-    """Every row of the team's list under the filters of the request, as a streamed CSV."""
+def filtered_export(request: HttpRequest, *, team: Any, spec: ListPage) -> HttpResponseBase:
+    """Every row of the team's list under the filters of the request, as a streamed CSV in
+    the list's columns (`header`, `cells`)."""
     filter_form = spec.form_class(request.GET, services=spec.services(team=team))
     qs = spec.rows(team=team, **filter_form.filters())
-    return csv_response(f"{team.slug}-{spec.noun}.csv", header, rows(qs))
+    return csv_response(f"{team.slug}-{spec.noun}.csv", spec.header, spec.cells(qs))
 
 
 def record_paths(

@@ -7,10 +7,11 @@ An abstract model only: it adds no table, and the concrete models keep their own
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import models
+from django.db import models, transaction
 from django.db.models import QuerySet
 
 from apps.core.validation import RecordWarning
@@ -108,3 +109,54 @@ class Ingested[M]:
     record: M
     created: bool
     warnings: list[RecordWarning] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Ingestion[M: models.Model]:
+    """How rows of one kind arrive from outside under their ingestion key (team, source,
+    external_id): the row with the key is found and locked, then updated, or created when
+    there is none. The domain's services give it their own writes (with their rules and
+    dirty weeks) and flags, and keep their typed names for it (`release_upsert`, …).
+    """
+
+    model: type[M]
+    # `create(team=, source=, external_id=, **fields)`: a new row.
+    create: Callable[..., M]
+    # `update(row, **fields)`: the row, changed.
+    update: Callable[..., M]
+    # The row's flags: what is stored but imperfect.
+    warnings: Callable[[M], list[RecordWarning]]
+    # The relations loaded with the locked row.
+    related: tuple[str, ...] = ()
+
+    def locked(self, *, team: Any, source: str, external_id: str | None) -> M | None:
+        """The row with this key, locked until the caller's transaction ends (`record_locked`)."""
+        return record_locked(
+            self.model, team=team, source=source, external_id=external_id, related=self.related
+        )
+
+    def write(
+        self, existing: M | None, *, team: Any, source: str, external_id: str | None, **fields: Any
+    ) -> tuple[M, bool]:
+        """Update `existing`, the row with this key found by `locked` in the caller's
+        transaction, or create it when there is none. Returns the row and whether it is new."""
+        if existing is not None:
+            return self.update(existing, **fields), False
+        return self.create(team=team, source=source, external_id=external_id, **fields), True
+
+    def upsert(
+        self, *, team: Any, source: str, external_id: str | None, **fields: Any
+    ) -> tuple[M, bool]:
+        """Idempotent ingestion: the same key updates, never duplicates."""
+        with transaction.atomic():
+            existing = self.locked(team=team, source=source, external_id=external_id)
+            return self.write(existing, team=team, source=source, external_id=external_id, **fields)
+
+    def ingest(
+        self, existing: M | None, *, team: Any, source: str, external_id: str | None, **fields: Any
+    ) -> Ingested[M]:
+        """`write`, answering with the row's flags too."""
+        row, created = self.write(
+            existing, team=team, source=source, external_id=external_id, **fields
+        )
+        return Ingested(row, created, self.warnings(row))

@@ -387,46 +387,58 @@ def focus_period_edit(
     return fresh
 
 
+def _proposal_locked(period: FocusPeriod, action: str) -> FocusPeriod:
+    """The proposal's current row, locked: an admin answers a proposed period only."""
+    fresh = _locked(period)
+    if fresh.status != Status.PROPOSED:
+        raise _refuse(fresh, action, "a proposed")
+    return fresh
+
+
+def _answered(
+    period: FocusPeriod,
+    fresh: FocusPeriod,
+    kind: str,
+    *,
+    actor: Any,
+    note: str,
+    also: tuple[str, ...] = (),
+) -> FocusPeriod:
+    """Save an admin's answer to the proposal `fresh` (its new status and the fields in
+    `also`) and record `kind` in its history."""
+    fresh.save(update_fields=["status", *also])
+    _record(
+        fresh, kind, actor=actor, note=note, changes={"status": [Status.PROPOSED, fresh.status]}
+    )
+    period.refresh_from_db()
+    return fresh
+
+
 @transaction.atomic
 def focus_period_send_back(*, period: FocusPeriod, actor: Any, note: str) -> FocusPeriod:
     """An admin returns a proposal with a comment the manager sees."""
     if not note.strip():
         raise ValidationError({"note": ["Say what should change, so the manager can fix it."]})
-    fresh = _locked(period)
-    if fresh.status != Status.PROPOSED:
-        raise _refuse(fresh, "sent back", "a proposed")
+    fresh = _proposal_locked(period, "sent back")
     fresh.status = Status.SENT_BACK
-    fresh.save(update_fields=["status"])
-    _record(
-        fresh,
-        EventKind.SENT_BACK,
-        actor=actor,
-        note=note,
-        changes={"status": [Status.PROPOSED, Status.SENT_BACK]},
-    )
-    period.refresh_from_db()
-    return fresh
+    return _answered(period, fresh, EventKind.SENT_BACK, actor=actor, note=note)
 
 
 @transaction.atomic
 def focus_period_align(*, period: FocusPeriod, aligned_by: Any, note: str = "") -> FocusPeriod:
     """An admin signs the proposal off: who and when are recorded."""
-    fresh = _locked(period)
-    if fresh.status != Status.PROPOSED:
-        raise _refuse(fresh, "aligned", "a proposed")
+    fresh = _proposal_locked(period, "aligned")
     fresh.status = Status.ALIGNED
     fresh.aligned_by = aligned_by if getattr(aligned_by, "pk", None) else None
     fresh.aligned_at = timezone.now()
-    fresh.save(update_fields=["status", "aligned_by", "aligned_at"])
-    _record(
+    return _answered(
+        period,
         fresh,
         EventKind.ALIGNED,
         actor=aligned_by,
         note=note,
-        changes={"status": [Status.PROPOSED, Status.ALIGNED]},
+        also=("aligned_by", "aligned_at"),
     )
-    period.refresh_from_db()
-    return fresh
 
 
 Decision = Literal["keep", "change", "close"]

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from apps.core.csvfiles import csv_response
 from apps.core.forms import apply_service_errors
-from apps.core.http import is_fragment_request, redirect_after_post
+from apps.core.http import is_fragment_request, redirect_after_post, render_page
 from apps.core.lists import one_or_404
 from apps.core.timezones import org_tz
 from apps.imports import selectors, services
@@ -63,11 +63,11 @@ def import_list(request: HttpRequest, slug: str) -> HttpResponse:
             apply_service_errors(form, exc)
         else:
             return redirect_after_post(request, job.get_absolute_url())
-    template = "imports/list.html#form" if is_fragment_request(request) else "imports/list.html"
-    return render(
+    return render_page(
         request,
-        template,
+        "imports/list.html",
         {"team": team, "form": form, "jobs": selectors.import_jobs(team=team)},
+        partial="form",
     )
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from apps.core.records import Ingested, Source, merged_fields, record_locked, record_save
+from apps.core.records import Ingested, Ingestion, Source, merged_fields, record_save
 from apps.core.timezones import week_start_of
 from apps.core.validation import Findings, RecordWarning
 from apps.incidents.models import Incident
@@ -152,54 +152,42 @@ def incident_resolve(
     )
 
 
+# Idempotent ingestion (the API, webhooks): the incident with a key is updated, never
+# duplicated. The webhooks find it first (`incident_locked`), decide, then write over it.
+INGESTION = Ingestion(
+    Incident,
+    create=incident_create,
+    update=lambda incident, **fields: incident_update(incident=incident, **fields),
+    warnings=incident_warnings,
+    related=("team", "caused_by"),
+)
+
+
 def incident_locked(*, team: Team, source: str, external_id: str | None) -> Incident | None:
     """The incident with this ingestion key, locked until the caller's transaction ends."""
-    return record_locked(
-        Incident,
-        team=team,
-        source=source,
-        external_id=external_id,
-        related=("team", "caused_by"),
-    )
+    return INGESTION.locked(team=team, source=source, external_id=external_id)
 
 
 def incident_write(
-    existing: Incident | None,
-    *,
-    team: Team,
-    source: str,
-    external_id: str | None,
-    **fields: Any,
+    existing: Incident | None, *, team: Team, source: str, external_id: str | None, **fields: Any
 ) -> tuple[Incident, bool]:
     """Update `existing`, the incident with this key found by `incident_locked` in the
     caller's transaction, or create it when there is none. Returns the row and whether it
     is new."""
-    if existing is not None:
-        return incident_update(incident=existing, **fields), False
-    return incident_create(team=team, source=source, external_id=external_id, **fields), True
+    return INGESTION.write(existing, team=team, source=source, external_id=external_id, **fields)
 
 
-@transaction.atomic
 def incident_upsert(
     *, team: Team, source: str, external_id: str | None, **fields: Any
 ) -> tuple[Incident, bool]:
     """Idempotent ingestion: the same (team, source, external_id) updates, never duplicates."""
-    existing = incident_locked(team=team, source=source, external_id=external_id)
-    return incident_write(existing, team=team, source=source, external_id=external_id, **fields)
+    return INGESTION.upsert(team=team, source=source, external_id=external_id, **fields)
 
 
 def incident_ingest(
-    *,
-    existing: Incident | None,
-    team: Team,
-    source: str,
-    external_id: str | None,
-    **fields: Any,
+    *, existing: Incident | None, team: Team, source: str, external_id: str | None, **fields: Any
 ) -> Ingested[Incident]:
     """`incident_write` over the row the caller found with `incident_locked`, answering
     with the incident's flags too: for webhooks, which tell the sender what was stored but
     is imperfect."""
-    incident, created = incident_write(
-        existing, team=team, source=source, external_id=external_id, **fields
-    )
-    return Ingested(incident, created, incident_warnings(incident))
+    return INGESTION.ingest(existing, team=team, source=source, external_id=external_id, **fields)

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from apps.core.actions import button_action, form_action
 from apps.core.forms import apply_service_errors
-from apps.core.http import is_fragment_request, redirect_after_post
+from apps.core.http import redirect_after_post, render_page
 from apps.core.lists import ListPage, filtered_export, filtered_list, one_or_404
 from apps.imports.columns import INCIDENT_HEADER, incident_export_rows
 from apps.incidents import selectors, services
@@ -35,6 +35,8 @@ LIST = ListPage(
     IncidentFilterForm,
     selectors.incident_services,
     selectors.incident_list,
+    header=INCIDENT_HEADER,
+    cells=incident_export_rows,
     context=lambda request, team: {"can_import": can_manage(request.user, team)},
 )
 
@@ -47,10 +49,7 @@ def incident_list(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 def incident_export(request: HttpRequest, slug: str) -> HttpResponseBase:
     """The list under its filters as CSV (the columns of the API, see the README)."""
-    team = team_for_user(request.user, slug)
-    return filtered_export(
-        request, team=team, spec=LIST, header=INCIDENT_HEADER, rows=incident_export_rows
-    )
+    return filtered_export(request, team=team_for_user(request.user, slug), spec=LIST)
 
 
 # ---------- the report form ----------
@@ -84,10 +83,9 @@ def _render_form(
     suggestion: Release | None,
     validating: bool = False,
 ) -> HttpResponse:
-    template = "incidents/form.html#form" if is_fragment_request(request) else "incidents/form.html"
-    return render(
+    return render_page(
         request,
-        template,
+        "incidents/form.html",
         {
             "team": team,
             "form": form,
@@ -96,6 +94,7 @@ def _render_form(
             "validating": validating,
             "services": release_services(team=team),
         },
+        partial="form",
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from apps.core.records import Ingested, Source, merged_fields, record_locked, record_save
+from apps.core.records import Ingested, Ingestion, Source, merged_fields, record_save
 from apps.core.timezones import week_start_of
 from apps.core.validation import Findings, RecordWarning
 from apps.incidents.models import Incident
@@ -111,11 +111,20 @@ def release_update(*, release: Release, **fields: Any) -> Release:
     return release
 
 
+# Idempotent ingestion (the API, webhooks): the release with a key is updated, never
+# duplicated. The webhooks find it first (`release_locked`), decide, then write over it.
+INGESTION = Ingestion(
+    Release,
+    create=release_create,
+    update=lambda release, **fields: release_update(release=release, **fields),
+    warnings=release_warnings,
+    related=("team",),
+)
+
+
 def release_locked(*, team: Team, source: str, external_id: str | None) -> Release | None:
     """The release with this ingestion key, locked until the caller's transaction ends."""
-    return record_locked(
-        Release, team=team, source=source, external_id=external_id, related=("team",)
-    )
+    return INGESTION.locked(team=team, source=source, external_id=external_id)
 
 
 def release_write(
@@ -123,35 +132,23 @@ def release_write(
 ) -> tuple[Release, bool]:
     """Update `existing`, the release with this key found by `release_locked` in the caller's
     transaction, or create it when there is none. Returns the row and whether it is new."""
-    if existing is not None:
-        return release_update(release=existing, **fields), False
-    return release_create(team=team, source=source, external_id=external_id, **fields), True
+    return INGESTION.write(existing, team=team, source=source, external_id=external_id, **fields)
 
 
-@transaction.atomic
 def release_upsert(
     *, team: Team, source: str, external_id: str | None, **fields: Any
 ) -> tuple[Release, bool]:
     """Idempotent ingestion: the same (team, source, external_id) updates, never duplicates."""
-    existing = release_locked(team=team, source=source, external_id=external_id)
-    return release_write(existing, team=team, source=source, external_id=external_id, **fields)
+    return INGESTION.upsert(team=team, source=source, external_id=external_id, **fields)
 
 
 def release_ingest(
-    *,
-    existing: Release | None,
-    team: Team,
-    source: str,
-    external_id: str | None,
-    **fields: Any,
+    *, existing: Release | None, team: Team, source: str, external_id: str | None, **fields: Any
 ) -> Ingested[Release]:
     """`release_write` over the row the caller found with `release_locked`, answering with
     the release's flags too: for webhooks, which tell the sender what was stored but is
     imperfect."""
-    release, created = release_write(
-        existing, team=team, source=source, external_id=external_id, **fields
-    )
-    return Ingested(release, created, release_warnings(release))
+    return INGESTION.ingest(existing, team=team, source=source, external_id=external_id, **fields)
 
 
 @transaction.atomic

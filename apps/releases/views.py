@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from apps.core.actions import button_action, form_action
 from apps.core.forms import apply_service_errors
-from apps.core.http import is_fragment_request, redirect_after_post
+from apps.core.http import redirect_after_post, render_page
 from apps.core.lists import ListPage, filtered_export, filtered_list, one_or_404
 from apps.imports.columns import RELEASE_HEADER, release_export_rows
 from apps.metrics.selectors import team_freshness
@@ -37,6 +37,8 @@ LIST = ListPage(
     ReleaseFilterForm,
     selectors.release_services,
     selectors.release_list,
+    header=RELEASE_HEADER,
+    cells=release_export_rows,
     context=lambda request, team: {"can_import": can_manage(request.user, team)},
 )
 
@@ -49,10 +51,7 @@ def release_list(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 def release_export(request: HttpRequest, slug: str) -> HttpResponseBase:
     """The list under its filters as CSV (the columns of the API, see the README)."""
-    team = team_for_user(request.user, slug)
-    return filtered_export(
-        request, team=team, spec=LIST, header=RELEASE_HEADER, rows=release_export_rows
-    )
+    return filtered_export(request, team=team_for_user(request.user, slug), spec=LIST)
 
 
 @require_http_methods(["GET", "POST"])
@@ -74,11 +73,11 @@ def release_create(request: HttpRequest, slug: str) -> HttpResponse:
                 for flag in selectors.release_warnings(release):
                     messages.warning(request, flag.message)
                 return redirect_after_post(request, release.get_absolute_url())
-    template = "releases/form.html#form" if is_fragment_request(request) else "releases/form.html"
-    return render(
+    return render_page(
         request,
-        template,
+        "releases/form.html",
         {"team": team, "form": form, "services": selectors.release_services(team=team)},
+        partial="form",
     )
 
 

@@ -116,3 +116,33 @@ def test_a_focus_is_proposed_sent_back_edited_aligned_and_closed(page, live_serv
         page.locator(".focus-history").get_by_text(words, exact=True).first.wait_for()
     screenshot(page, "focus-period-history")
     assert_clean(page)
+
+
+def test_picking_knowledge_sharing_fills_the_bus_factor_signal(page, live_server, login):
+    focus_kinds_ensure_builtin()
+    team = TeamFactory(name="Search", slug="search")
+    manager = MembershipFactory(
+        team=team, role=Membership.Role.MANAGER, user__username="sam.manager"
+    ).user
+    login(page, live_server, manager)
+    page.goto(f"{live_server.url}/teams/search/focus/propose/")
+    form = page.locator("#focus-form")
+    # A kind without a default signal leaves the rows as they are.
+    form.get_by_label("Focus", exact=True).select_option(label="Stability")
+    form.get_by_label("Signal 1: metric").select_option("lead_time")
+    form.get_by_label("Focus", exact=True).select_option(label="Knowledge sharing")
+    page.wait_for_load_state("networkidle")
+    assert form.get_by_label("Signal 1: metric").input_value() == "lead_time"  # typed: kept
+    form.get_by_label("Signal 1: metric").select_option("")
+    form.get_by_label("Focus", exact=True).select_option(label="Stability")
+    page.wait_for_load_state("networkidle")
+    form.get_by_label("Focus", exact=True).select_option(label="Knowledge sharing")
+    metric = form.get_by_label("Signal 1: metric")
+    page.wait_for_function(
+        "() => document.querySelector('[name=signal_1_metric]').value === 'bus_factor'"
+    )
+    assert metric.input_value() == "bus_factor"
+    assert form.get_by_label("Signal 1: comparator").input_value() == ">="
+    assert form.get_by_label("Signal 1: target").input_value() == "2"
+    screenshot(page, "focus-propose-knowledge-sharing")
+    assert_clean(page)

@@ -6,7 +6,6 @@ from typing import Any
 from django.db import IntegrityError
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
-from django.http.response import HttpResponseBase
 from ninja import Status
 
 from apps.api.auth import team_for_token, token_of
@@ -43,13 +42,21 @@ def paged(qs: QuerySet[Any], *, limit: int, offset: int) -> dict[str, Any]:
     }
 
 
-def window_page(
-    request: HttpRequest, filters: WindowQuery, rows: Callable[..., QuerySet[Any]]
-) -> dict[str, Any]:
-    """One page of `rows(team=, start=, end=)` for the token: its team's, or with an
-    organization token and no `team`, every team's."""
-    team = team_for_token(token_of(request), filters.team, unknown_status=400, required=False)
-    return page_of(rows(team=team, start=filters.start, end=filters.end), filters)
+def row_in_team[M](
+    find: Callable[..., M | None],
+    *,
+    team: Any,
+    ref: int | str,
+    field: str,
+    noun: str,
+    detail: str,
+) -> M:
+    """The team's row that `ref` names (`find(team=, ref=)`), or a 422: `detail`, and under
+    `field` which `noun` was not found."""
+    row = find(team=team, ref=ref)
+    if row is None:
+        raise ApiError(422, detail, {field: [f"No {noun} '{ref}' in team '{team.slug}'."]})
+    return row
 
 
 def wants_csv(request: HttpRequest) -> bool:
@@ -59,7 +66,7 @@ def wants_csv(request: HttpRequest) -> bool:
     return "text/csv" in request.headers.get("Accept", "")
 
 
-def window_csv(
+def window_list(
     request: HttpRequest,
     filters: WindowQuery,
     rows: Callable[..., QuerySet[Any]],
@@ -67,12 +74,19 @@ def window_csv(
     noun: str,
     header: tuple[str, ...],
     cells: Callable[[QuerySet[Any]], Any],
-) -> HttpResponseBase:
-    """Every row of the window (no paging) as a streamed CSV, in the columns of the API."""
+) -> dict[str, Any]:
+    """A list route's answer: `rows(team=, start=, end=)` for the token (its team's, or with
+    an organization token and no `team`, every team's), one page at a time; or with
+    `?format=csv` (or an Accept header asking for it) every row of the window (no paging)
+    as a streamed CSV, in the columns of the API (`header`, `cells`)."""
     team = team_for_token(token_of(request), filters.team, unknown_status=400, required=False)
+    if not wants_csv(request):
+        return page_of(rows(team=team, start=filters.start, end=filters.end), filters)
     check_window(filters)
     name = f"{team.slug if team is not None else 'organization'}-{noun}.csv"
-    return csv_response(name, header, cells(rows(team=team, start=filters.start, end=filters.end)))
+    qs = rows(team=team, start=filters.start, end=filters.end)
+    # A response is passed through as it is, whatever the route's schema.
+    return csv_response(name, header, cells(qs))  # type: ignore[return-value]
 
 
 def upsert_answer[M: Model](

@@ -10,10 +10,9 @@ from apps.api.errors import ApiError
 from apps.api.routes.common import (
     READ_ERRORS,
     WRITE_ERRORS,
+    row_in_team,
     upsert_answer,
-    wants_csv,
-    window_csv,
-    window_page,
+    window_list,
 )
 from apps.api.schemas import IncidentIn, IncidentOut, IncidentPage, WindowQuery
 from apps.api.selectors import incidents_list, release_by_ref
@@ -39,17 +38,14 @@ def _cause_fields(payload: IncidentIn, team: Any, existing: Incident | None) -> 
                 "An incident not caused by a deployment names no release.",
                 {"deploy_caused": ["Must not be false when caused_by_release is given."]},
             )
-        release = release_by_ref(team=team, ref=payload.caused_by_release)
-        if release is None:
-            raise ApiError(
-                422,
-                "The release that caused it was not found in this team.",
-                {
-                    "caused_by_release": [
-                        f"No release '{payload.caused_by_release}' in team '{team.slug}'."
-                    ]
-                },
-            )
+        release = row_in_team(
+            release_by_ref,
+            team=team,
+            ref=payload.caused_by_release,
+            field="caused_by_release",
+            noun="release",
+            detail="The release that caused it was not found in this team.",
+        )
         return {"cause": Incident.Cause.RELEASE, "caused_by": release}
     if payload.deploy_caused is False:
         return {"cause": Incident.Cause.NOT_DEPLOY, "caused_by": None}
@@ -104,13 +100,11 @@ def post_incident(request: HttpRequest, payload: IncidentIn) -> Status[Incident]
 def list_incidents(request: HttpRequest, filters: Query[WindowQuery]) -> dict[str, Any]:
     """Incidents that started in `[start, end)` (dates in the organization's time zone).
     Without `team`, an organization token lists every team's incidents."""
-    if wants_csv(request):
-        return window_csv(  # type: ignore[return-value]
-            request,
-            filters,
-            incidents_list,
-            noun="incidents",
-            header=INCIDENT_HEADER,
-            cells=incident_export_rows,
-        )
-    return window_page(request, filters, incidents_list)
+    return window_list(
+        request,
+        filters,
+        incidents_list,
+        noun="incidents",
+        header=INCIDENT_HEADER,
+        cells=incident_export_rows,
+    )

@@ -7,14 +7,12 @@ from django.http import HttpRequest
 from ninja import Query, Router, Status
 
 from apps.api.auth import team_for_token, token_of
-from apps.api.errors import ApiError
 from apps.api.routes.common import (
     READ_ERRORS,
     WRITE_ERRORS,
+    row_in_team,
     upsert_answer,
-    wants_csv,
-    window_csv,
-    window_page,
+    window_list,
 )
 from apps.api.schemas import ReleaseIn, ReleaseOut, ReleasePage, WindowQuery
 from apps.api.selectors import incident_by_ref, releases_list
@@ -51,18 +49,14 @@ def post_release(request: HttpRequest, payload: ReleaseIn) -> Status[Release]:
     if "fixes_incident" in sent:
         fields["fixes_incident"] = None
         if payload.fixes_incident is not None:
-            incident = incident_by_ref(team=team, ref=payload.fixes_incident)
-            if incident is None:
-                raise ApiError(
-                    422,
-                    "The incident it fixes was not found in this team.",
-                    {
-                        "fixes_incident": [
-                            f"No incident '{payload.fixes_incident}' in team '{team.slug}'."
-                        ]
-                    },
-                )
-            fields["fixes_incident"] = incident
+            fields["fixes_incident"] = row_in_team(
+                incident_by_ref,
+                team=team,
+                ref=payload.fixes_incident,
+                field="fixes_incident",
+                noun="incident",
+                detail="The incident it fixes was not found in this team.",
+            )
     external_id = (payload.external_id or "").strip() or None
     return upsert_answer(
         lambda: release_upsert(team=team, source=Source.API, external_id=external_id, **fields),
@@ -80,13 +74,11 @@ def post_release(request: HttpRequest, payload: ReleaseIn) -> Status[Release]:
 def list_releases(request: HttpRequest, filters: Query[WindowQuery]) -> dict[str, Any]:
     """Releases deployed in `[start, end)` (dates in the organization's time zone).
     Without `team`, an organization token lists every team's releases."""
-    if wants_csv(request):
-        return window_csv(  # type: ignore[return-value]
-            request,
-            filters,
-            releases_list,
-            noun="releases",
-            header=RELEASE_HEADER,
-            cells=release_export_rows,
-        )
-    return window_page(request, filters, releases_list)
+    return window_list(
+        request,
+        filters,
+        releases_list,
+        noun="releases",
+        header=RELEASE_HEADER,
+        cells=release_export_rows,
+    )

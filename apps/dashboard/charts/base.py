@@ -33,6 +33,20 @@ BAND_OPACITY = 0.12
 DATA_TOP = 0.8  # the data takes the lower 80 % of a plot, the markers the strip above
 
 
+def surface() -> dict[str, Any]:
+    """The part of a figure's layout every chart shares: the page's own background behind
+    the plot, and the font. A new dict each time: a chart may change its copy."""
+    return {
+        "paper_bgcolor": "rgba(0,0,0,0)",
+        "plot_bgcolor": "rgba(0,0,0,0)",
+        "font": {
+            "family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
+            "size": 12,
+            "color": DARK,
+        },
+    }
+
+
 def kind_colour(slug: str) -> str:
     return KIND_COLOURS.get(slug, OTHER_KIND_COLOUR)
 

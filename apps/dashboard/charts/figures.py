@@ -42,6 +42,7 @@ from apps.dashboard.charts.base import (
     hours,
     local_iso,
     moment,
+    surface,
     week_label,
 )
 
@@ -100,13 +101,7 @@ def _layout(
         "title": {"text": html.escape(title), "x": 0, "xanchor": "left", "font": {"size": 15}},
         "height": 280,
         "margin": {"l": 56, "r": 56, "t": 48, "b": 36},
-        "paper_bgcolor": "rgba(0,0,0,0)",
-        "plot_bgcolor": "rgba(0,0,0,0)",
-        "font": {
-            "family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
-            "size": 12,
-            "color": DARK,
-        },
+        **surface(),
         "showlegend": True,
         "legend": {"orientation": "h", "x": 1, "xanchor": "right", "y": 1.14, "yanchor": "bottom"},
         "hovermode": "closest",

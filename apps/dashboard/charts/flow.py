@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import plotly.graph_objects as go
 
 from apps.core.formatting import format_count, format_duration, format_per_week
-from apps.dashboard.charts.base import BLUE, DARK, LIGHT_BLUE, ORANGE, Band, week_label
+from apps.dashboard.charts.base import BLUE, DARK, LIGHT_BLUE, ORANGE, Band, surface, week_label
 from apps.dashboard.charts.figures import Chart, _figure, _layout, _range_text, _weekly
 from apps.metrics.formulas import (
     KINGMAN_MIN_SAMPLES,
@@ -227,13 +227,7 @@ def kingman_chart(inputs: KingmanInputs) -> Chart | None:
         "title": {"text": "Waiting time as the team gets busier", "x": 0, "xanchor": "left"},
         "height": 300,
         "margin": {"l": 64, "r": 24, "t": 48, "b": 48},
-        "paper_bgcolor": "rgba(0,0,0,0)",
-        "plot_bgcolor": "rgba(0,0,0,0)",
-        "font": {
-            "family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
-            "size": 12,
-            "color": DARK,
-        },
+        **surface(),
         "showlegend": False,
         "hovermode": "closest",
         "xaxis": {

@@ -18,7 +18,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from apps.core.formatting import format_count, format_rate
-from apps.dashboard.charts.base import DARK
+from apps.dashboard.charts.base import DARK, surface
 from apps.dashboard.charts.figures import Chart, _figure
 from apps.metrics.formulas import bus_factor_of
 from apps.metrics.selectors import PersonWork
@@ -160,13 +160,7 @@ def knowledge_chart(services: Sequence[ServiceKnowledge]) -> Chart | None:
         "barmode": "stack",
         "height": 150 + 44 * len(with_work),
         "margin": {"l": 120, "r": 24, "t": 84, "b": 36},
-        "paper_bgcolor": "rgba(0,0,0,0)",
-        "plot_bgcolor": "rgba(0,0,0,0)",
-        "font": {
-            "family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
-            "size": 12,
-            "color": DARK,
-        },
+        **surface(),
         # People above the bars, under the title: below, they would meet the axis labels.
         "legend": {
             "orientation": "h",

@@ -14,7 +14,7 @@ import datetime as dt
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from apps.core.formatting import format_count, format_rate
 from apps.dashboard.charts.base import (
@@ -57,6 +57,23 @@ class OutcomeChart:
         return f"figure-{self.slug}"
 
 
+class ChartedOutcome(Protocol):
+    """What a chart reads of an outcome (an `Outcome` row): its numbers and their unit."""
+
+    @property
+    def pk(self) -> Any: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def unit(self) -> str: ...
+    @property
+    def direction(self) -> str: ...
+    @property
+    def baseline(self) -> float: ...
+    @property
+    def target(self) -> float: ...
+
+
 def value_text(value: float | None, unit: str) -> str:
     if value is None:
         return "—"
@@ -79,14 +96,29 @@ def _progress_points(
     return x, y, hover
 
 
+def _output_bars(
+    name: str, x: list[str], y: list[int], colour: str, hover: list[str]
+) -> dict[str, Any]:
+    """A bar a week of the team's output, on the second axis."""
+    return {
+        "type": "bar",
+        "name": name,
+        "x": x,
+        "y": y,
+        "yaxis": "y2",
+        "marker": {"color": colour},
+        "text": hover,
+        "textposition": "none",
+        "hovertemplate": "%{text}<extra></extra>",
+        "xperiod": WEEK_MS,
+        "xperiod0": A_MONDAY,
+        "xperiodalignment": "middle",
+    }
+
+
 def outcome_chart(
+    outcome: ChartedOutcome,
     *,
-    slug: str,
-    name: str,
-    unit: str,
-    direction: str,
-    baseline: float,
-    target: float,
     measurements: Sequence[tuple[dt.date, float]],
     weeks: Sequence[OutputWeek],
     bands: Sequence[Band],
@@ -94,7 +126,10 @@ def outcome_chart(
     end: dt.date,
 ) -> OutcomeChart:
     """One outcome's chart over `[start, end)`; `measurements` are `(day, value)` in order."""
-    x, y, hover = _progress_points(measurements, baseline=baseline, target=target, unit=unit)
+    name, unit = outcome.name, outcome.unit
+    x, y, hover = _progress_points(
+        measurements, baseline=outcome.baseline, target=outcome.target, unit=unit
+    )
     layout = _layout(title=name, start=start, end=end, bands=bands, y_title="progress (%)")
     layout.pop("yaxis9", None)
     layout["yaxis"].update(domain=[0, 1], ticksuffix=" %", rangemode="normal", zeroline=True)
@@ -130,32 +165,9 @@ def outcome_chart(
         f"{format_count(w.changes)} changes"
         for w in weeks
     ]
-    weekly = {"xperiod": WEEK_MS, "xperiod0": A_MONDAY, "xperiodalignment": "middle"}
     traces: list[dict[str, Any]] = [
-        {
-            "type": "bar",
-            "name": "releases",
-            "x": week_x,
-            "y": [w.releases for w in weeks],
-            "yaxis": "y2",
-            "marker": {"color": LIGHT_BLUE},
-            "text": output_hover,
-            "textposition": "none",
-            "hovertemplate": "%{text}<extra></extra>",
-            **weekly,
-        },
-        {
-            "type": "bar",
-            "name": "changes",
-            "x": week_x,
-            "y": [w.changes for w in weeks],
-            "yaxis": "y2",
-            "marker": {"color": CHANGES_COLOUR},
-            "text": output_hover,
-            "textposition": "none",
-            "hovertemplate": "%{text}<extra></extra>",
-            **weekly,
-        },
+        _output_bars("releases", week_x, [w.releases for w in weeks], LIGHT_BLUE, output_hover),
+        _output_bars("changes", week_x, [w.changes for w in weeks], CHANGES_COLOUR, output_hover),
         {
             "type": "scatter",
             "name": "progress",
@@ -170,39 +182,28 @@ def outcome_chart(
     ]
     layout["font"]["color"] = DARK
     return OutcomeChart(
-        slug=slug,
+        slug=f"outcome-{outcome.pk}",
         title=name,
         figure={"data": traces, "layout": layout},
         summary=_summary(
-            name=name,
-            unit=unit,
-            direction=direction,
-            baseline=baseline,
-            target=target,
-            measurements=measurements,
-            weeks=weeks,
-            bands=bands,
-            start=start,
-            end=end,
+            outcome, measurements=measurements, weeks=weeks, bands=bands, start=start, end=end
         ),
     )
 
 
 def _summary(
+    outcome: ChartedOutcome,
     *,
-    name: str,
-    unit: str,
-    direction: str,
-    baseline: float,
-    target: float,
     measurements: Sequence[tuple[dt.date, float]],
     weeks: Sequence[OutputWeek],
     bands: Sequence[Band],
     start: dt.date,
     end: dt.date,
 ) -> str:
+    name, unit = outcome.name, outcome.unit
+    baseline, target = outcome.baseline, outcome.target
     span = f"{day(start)} to {day(end - dt.timedelta(days=1))}"
-    better = "up" if direction == "up" else "down"
+    better = "up" if outcome.direction == "up" else "down"
     head = (
         f"{name}: from {value_text(baseline, unit)} toward {value_text(target, unit)} "
         f"({better} is better)."

@@ -207,12 +207,7 @@ def outcomes_page(
         for row in section.outcomes:
             outcome = row.outcome
             row.chart = outcome_chart(
-                slug=f"outcome-{outcome.pk}",
-                name=outcome.name,
-                unit=outcome.unit,
-                direction=outcome.direction,
-                baseline=outcome.baseline,
-                target=outcome.target,
+                outcome,
                 measurements=points.get(outcome.pk, []),
                 weeks=weeks,
                 bands=bands,
@@ -272,12 +267,7 @@ def outcome_detail_chart(*, outcome: Outcome, date_range: DateRange) -> OutcomeC
             .order_by("starts_on")
         )
     return outcome_chart(
-        slug=f"outcome-{outcome.pk}",
-        name=outcome.name,
-        unit=outcome.unit,
-        direction=outcome.direction,
-        baseline=outcome.baseline,
-        target=outcome.target,
+        outcome,
         measurements=measurements,
         weeks=weeks,
         bands=focus_bands(periods, start, end),

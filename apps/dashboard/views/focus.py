@@ -405,7 +405,11 @@ def _proposal_form_view(
         return _render_form(request, team, form, period=period, overlap=None)
     if request.POST.get("_signals") == "1":
         # The kind was picked by hand: its default signals, in rows that are still empty.
-        form = FocusProposalForm(signals_with_kind_defaults(request.POST))
+        # Nothing to fill is a 204, which htmx does not swap: rows typed meanwhile stay.
+        filled = signals_with_kind_defaults(request.POST)
+        if filled is request.POST:
+            return HttpResponse(status=204)
+        form = FocusProposalForm(filled)
         return render(request, "dashboard/focus/form.html#signals", {"form": form})
     form = FocusProposalForm(request.POST)
     validating = request.POST.get("_validate") == "1"

@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from apps.core.http import is_fragment_request
+from apps.core.http import render_page
 from apps.dashboard.forms import WebhookForm, WebhookSecretForm
 from apps.teams.models import Team
 from apps.teams.permissions import is_org_admin
@@ -52,6 +52,22 @@ def _receiver_url(request: HttpRequest, webhook: Webhook) -> str:
     return request.build_absolute_uri(webhook.receiver_path)
 
 
+def _secret_page(
+    request: HttpRequest, webhook: Webhook, secret: str, *, just_created: bool
+) -> HttpResponse:
+    """The receiver's URL and the secret, shown this once."""
+    return render(
+        request,
+        "dashboard/webhooks/secret.html",
+        {
+            "webhook": webhook,
+            "secret": secret,
+            "receiver_url": _receiver_url(request, webhook),
+            "just_created": just_created,
+        },
+    )
+
+
 @never_cache
 @require_http_methods(["GET"])
 def webhook_list(request: HttpRequest) -> HttpResponse:
@@ -60,13 +76,11 @@ def webhook_list(request: HttpRequest) -> HttpResponse:
     teams = list(Team.objects.order_by("name").only("name", "slug"))
     slug = request.GET.get("team") or ""
     team = next((t for t in teams if t.slug == slug), None)
-    template = "dashboard/webhooks/list.html"
-    if is_fragment_request(request):
-        template += "#rows"
-    return render(
+    return render_page(
         request,
-        template,
+        "dashboard/webhooks/list.html",
         {"webhooks": selectors.webhooks_list(team=team), "teams": teams, "team_filter": team},
+        partial="rows",
     )
 
 
@@ -93,16 +107,7 @@ def webhook_new(request: HttpRequest) -> HttpResponse:
                     for error in errors:
                         form.add_error(name if name in form.fields else None, error)
             else:
-                return render(
-                    request,
-                    "dashboard/webhooks/secret.html",
-                    {
-                        "webhook": webhook,
-                        "secret": secret,
-                        "receiver_url": _receiver_url(request, webhook),
-                        "just_created": True,
-                    },
-                )
+                return _secret_page(request, webhook, secret, just_created=True)
     else:
         initial = {}
         if request.GET.get("team"):
@@ -121,13 +126,11 @@ def webhook_detail(request: HttpRequest, pk: int) -> HttpResponse:
     page = Paginator(selectors.deliveries_list(webhook=webhook), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    template = "dashboard/webhooks/detail.html"
-    if is_fragment_request(request):
-        template += "#deliveries"
-    return render(
+    return render_page(
         request,
-        template,
+        "dashboard/webhooks/detail.html",
         {"webhook": webhook, "page": page, "receiver_url": _receiver_url(request, webhook)},
+        partial="deliveries",
     )
 
 
@@ -141,16 +144,7 @@ def webhook_secret(request: HttpRequest, pk: int) -> HttpResponse:
     form = WebhookSecretForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         secret = webhook_replace_secret(webhook=webhook, secret=form.cleaned_data["secret"])
-        return render(
-            request,
-            "dashboard/webhooks/secret.html",
-            {
-                "webhook": webhook,
-                "secret": secret,
-                "receiver_url": _receiver_url(request, webhook),
-                "just_created": False,
-            },
-        )
+        return _secret_page(request, webhook, secret, just_created=False)
     return render(request, "dashboard/webhooks/rotate.html", {"webhook": webhook, "form": form})
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
 from apps.api.services import api_token_create
-from apps.teams.models import Team
+from apps.teams.commands import team_for_command
 
 
 class Command(BaseCommand):
@@ -27,12 +27,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         team = None
         if options["team"]:
-            team = Team.objects.filter(slug=options["team"]).first()
-            if team is None:
-                known = ", ".join(Team.objects.order_by("slug").values_list("slug", flat=True))
-                raise CommandError(
-                    f"No team with slug '{options['team']}'. Known teams: {known or 'none'}."
-                )
+            team = team_for_command(options["team"])
         name = options["name"] or (
             f"{team.slug} token (command line)" if team else "Organization token (command line)"
         )

@@ -1,4 +1,5 @@
-// Webhook pages: a "Copy" button beside each read-only value marked data-copy-target.
+// A "Copy" button beside each read-only value marked data-copy-target (the webhook pages,
+// a newly issued API token). Loaded with `defer`.
 (function () {
   "use strict";
   if (!navigator.clipboard) {

@@ -16,7 +16,7 @@ from apps.imports.models import ImportJob
 from apps.imports.selectors import import_problems
 from apps.imports.services import import_check, import_run, job_start
 from apps.imports.services import job_create as create
-from apps.teams.models import Team
+from apps.teams.commands import team_for_command
 
 SHOWN_REFUSALS = 20
 
@@ -51,12 +51,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        team = Team.objects.filter(slug=options["team"]).first()
-        if team is None:
-            known = ", ".join(Team.objects.order_by("slug").values_list("slug", flat=True))
-            raise CommandError(
-                f"No team with slug '{options['team']}'. Known teams: {known or 'none'}."
-            )
+        team = team_for_command(options["team"])
         path = Path(options["file"])
         if not path.is_file():
             raise CommandError(f"No file at {path}.")

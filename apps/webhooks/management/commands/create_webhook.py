@@ -8,7 +8,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.teams.models import Team
+from apps.teams.commands import team_for_command
 from apps.webhooks.models import Webhook
 from apps.webhooks.services import webhook_create
 
@@ -29,12 +29,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        team = Team.objects.filter(slug=options["team"]).first()
-        if team is None:
-            known = ", ".join(Team.objects.order_by("slug").values_list("slug", flat=True))
-            raise CommandError(
-                f"No team with slug '{options['team']}'. Known teams: {known or 'none'}."
-            )
+        team = team_for_command(options["team"])
         kind = (options["kind"] or "").strip().lower()
         if kind not in Webhook.Kind.values:
             raise CommandError(
