@@ -338,3 +338,28 @@ def test_an_organization_outcome_has_no_parent_to_choose(people, world):
     assert response.status_code == 302
     world["nps"].refresh_from_db()
     assert world["nps"].target == 45
+
+
+def test_a_long_ladder_lists_the_furthest_from_target_and_counts_the_rest(people):
+    from apps.dashboard.selectors.outcomes import LADDER_LISTED
+    from apps.outcomes.answers import outcome_status_refresh
+
+    nps = outcome_create(team=None, name="Customer NPS", baseline=31, target=40)
+    today = timezone.localdate()
+    progress = {}
+    for n in range(LADDER_LISTED + 4):
+        child = outcome_create(
+            team=people.team, name=f"Outcome {n:02d}", baseline=0, target=100, parent=nps
+        )
+        value = 100 if n == 0 else 10 * (n % 9)  # one reached its target
+        OutcomeMeasurement.objects.create(outcome=child, measured_on=today, value=value)
+        outcome_status_refresh(outcome=child)
+        progress[child.name] = value
+    html = _get(people.admin, "/outcomes/").content.decode()
+    ladder = html.split('<ul class="ladder">')[1].split("</ul>")[0]
+    listed = re.findall(r">(Outcome \d\d)</a>", ladder)
+    assert len(listed) == LADDER_LISTED
+    furthest = sorted(progress, key=lambda name: (progress[name], name))[:LADDER_LISTED]
+    assert listed == furthest
+    assert "(12, 1 at their target; the 8 furthest from it listed)" in html
+    assert "and 4 more team outcomes: every team's outcomes are in its section below." in html

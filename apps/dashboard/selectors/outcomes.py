@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from django.db.models import Q
@@ -83,8 +84,35 @@ class OutcomeRow:
 
 @dataclass
 class OrgOutcome:
+    """An organization outcome and the team outcomes that ladder up to it: the furthest
+    from their targets listed first (`listed`), the rest counted (`more`) — each also
+    has its chart in its team's section."""
+
     row: OutcomeRow
     children: list[OutcomeRow] = field(default_factory=list)
+
+    @cached_property
+    def listed(self) -> list[OutcomeRow]:
+        return sorted(self.children, key=_furthest_first)[:LADDER_LISTED]
+
+    @property
+    def more(self) -> int:
+        return max(0, len(self.children) - LADDER_LISTED)
+
+    @property
+    def reached(self) -> int:
+        return sum(1 for child in self.children if (child.progress or 0) >= 1)
+
+
+# Team outcomes listed under an organization outcome; beyond that a count (an admin of 200
+# teams would otherwise read hundreds of lines before the first team's chart).
+LADDER_LISTED = 8
+
+
+def _furthest_first(row: OutcomeRow) -> tuple[bool, float, str]:
+    """No measurement yet first, then the lowest progress, then by name."""
+    progress = row.progress
+    return (progress is not None, progress if progress is not None else 0.0, row.outcome.name)
 
 
 @dataclass
