@@ -363,3 +363,19 @@ def test_a_long_ladder_lists_the_furthest_from_target_and_counts_the_rest(people
     assert listed == furthest
     assert "(12, 1 at their target; the 8 furthest from it listed)" in html
     assert "and 4 more team outcomes: every team's outcomes are in its section below." in html
+
+
+def test_outcome_chart_json_escaped_once_is_what_json_script_writes(people, world, settings):
+    pages = {}
+    for once in (True, False):
+        settings.EXECDASH_CHART_JSON_ONCE = once
+        pages[once] = [
+            re.findall(
+                r'<script id="figure-[^"]+" type="application/json">.*?</script>',
+                _get(people.admin, path).content.decode(),
+                re.S,
+            )
+            for path in ("/outcomes/", f"/outcomes/{world['conversion'].pk}/")
+        ]
+    assert pages[True] == pages[False]
+    assert all(len(scripts) >= 1 for scripts in pages[True])

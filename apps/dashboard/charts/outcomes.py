@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from apps.core.formatting import format_count, format_rate
@@ -51,6 +51,7 @@ class OutcomeChart:
     title: str
     figure: dict[str, Any]
     summary: str
+    figure_json: str = field(default="", compare=False)  # see page_cache.with_script_json
 
     @property
     def json_id(self) -> str:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Q
 from django.http import Http404
 
@@ -22,6 +23,7 @@ from apps.core.formatting import format_rate
 from apps.dashboard.charts.base import focus_bands
 from apps.dashboard.charts.outcomes import OutcomeChart, OutputWeek, outcome_chart, value_text
 from apps.dashboard.dates import DateRange
+from apps.dashboard.page_cache import script_json
 from apps.focus.models import FocusPeriod
 from apps.metrics.models import ORG_SCOPE
 from apps.metrics.selectors import weekly_series
@@ -234,13 +236,15 @@ def outcomes_page(
         bands = focus_bands(periods.get(section.team.pk, []), start, end)
         for row in section.outcomes:
             outcome = row.outcome
-            row.chart = outcome_chart(
-                outcome,
-                measurements=points.get(outcome.pk, []),
-                weeks=weeks,
-                bands=bands,
-                start=start,
-                end=end,
+            row.chart = _with_json(
+                outcome_chart(
+                    outcome,
+                    measurements=points.get(outcome.pk, []),
+                    weeks=weeks,
+                    bands=bands,
+                    start=start,
+                    end=end,
+                )
             )
     organization = [OrgOutcome(row=rows[o.pk]) for o in outcomes if o.team_id is None]
     org_by_id = {org.row.outcome.pk: org for org in organization}
@@ -294,11 +298,21 @@ def outcome_detail_chart(*, outcome: Outcome, date_range: DateRange) -> OutcomeC
             .select_related("kind")
             .order_by("starts_on")
         )
-    return outcome_chart(
-        outcome,
-        measurements=measurements,
-        weeks=weeks,
-        bands=focus_bands(periods, start, end),
-        start=start,
-        end=end,
+    return _with_json(
+        outcome_chart(
+            outcome,
+            measurements=measurements,
+            weeks=weeks,
+            bands=focus_bands(periods, start, end),
+            start=start,
+            end=end,
+        )
     )
+
+
+def _with_json(chart: OutcomeChart) -> OutcomeChart:
+    """The chart with its JSON for the page escaped once (`page_cache.script_json`; the
+    template falls back to `json_script` when EXECDASH_CHART_JSON_ONCE is off)."""
+    if not settings.EXECDASH_CHART_JSON_ONCE:
+        return chart
+    return replace(chart, figure_json=script_json(chart.figure))
