@@ -222,3 +222,41 @@ def team_numbers_key(
         ).encode()
     ).hexdigest()
     return f"execdash:team-numbers:{_scope()}:{digest}"
+
+
+def outcomes_section_key(
+    *,
+    team: Team,
+    state: TeamState | None,
+    signature: Sequence[Any],
+    focus_rows: Sequence[tuple[Any, ...]],
+    date_range: DateRange,
+    today: dt.date,
+) -> str | None:
+    """The key of a team's rendered section of the outcome-vs-output page, or None when it
+    must be rendered afresh (the team was never computed).
+
+    The output bars follow the team's version (bumped by every recompute); the outcomes'
+    stored progress and the team's "busy, not moving" flag are written at other moments (an
+    outcome write, the worker's refresh after the recompute), so what the section shows of
+    them is in the key (`signature`: each outcome's id and when its progress was stored,
+    the flag's time, who may add an outcome), and so are the focus periods its bands draw."""
+    if state is None or state.version is None:
+        return None
+    digest = hashlib.sha256(
+        repr(
+            (
+                team.pk,
+                team.slug,
+                team.name,
+                state.version,
+                list(signature),
+                list(focus_rows),
+                date_range.query,
+                date_range.chart_start,
+                date_range.end,
+                today,
+            )
+        ).encode()
+    ).hexdigest()
+    return f"execdash:outcomes:{_scope()}:{digest}"

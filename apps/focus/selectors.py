@@ -163,6 +163,29 @@ def _focus_rows_sql() -> str:
     """  # noqa: S608  (table and column names from the models; the team is a parameter)
 
 
+def teams_focus_signatures(team_ids: Sequence[int]) -> dict[int, list[tuple[Any, ...]]]:
+    """Per team, what its charts' focus bands show of each period (kind, dates, status), as
+    plain rows in one query: the signature of the bands for a cache key."""
+    if not team_ids:
+        return {}
+
+    def table(model: Any) -> str:
+        return connection.ops.quote_name(model._meta.db_table)
+
+    sql = f"""
+        SELECT f.team_id, f.id, k.slug, k.name, f.starts_on, f.ends_on, f.status
+        FROM {table(FocusPeriod)} f JOIN {table(FocusKind)} k ON k.id = f.kind_id
+        WHERE f.team_id IN ({", ".join(["%s"] * len(team_ids))})
+        ORDER BY f.team_id, f.starts_on, f.id
+    """  # noqa: S608  (table names from the models; the teams are parameters)
+    found: dict[int, list[tuple[Any, ...]]] = {team_id: [] for team_id in team_ids}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(team_ids))
+        for team_id, *rest in cursor.fetchall():
+            found[team_id].append(tuple(rest))
+    return found
+
+
 def team_focus_rows(team: Team) -> list[tuple[Any, ...]]:
     """What the team page shows of every focus period of the team (kind, dates, status,
     rationale, trade-off, revisit date, who aligned it and when), as plain rows in one query:

@@ -379,3 +379,47 @@ def test_outcome_chart_json_escaped_once_is_what_json_script_writes(people, worl
         ]
     assert pages[True] == pages[False]
     assert all(len(scripts) >= 1 for scripts in pages[True])
+
+
+def test_a_cached_team_section_follows_every_write_it_shows(people, world, settings):
+    from django.core.cache import cache
+
+    from apps.focus.models import FocusPeriod
+    from apps.outcomes.services import outcome_measurement_record, outcome_update
+
+    cache.clear()
+    conversion = world["conversion"]
+
+    def section() -> str:
+        html = _get(people.admin, "/outcomes/").content.decode()
+        return html.split('id="team-payments"')[1].split("</section>")[0]
+
+    assert "60 % of the way" in section()
+    assert "60 % of the way" in section()  # now from the cache
+    # A measurement: the stored progress changes, and so does the section.
+    outcome_measurement_record(outcome=conversion, measured_on=timezone.localdate(), value=2.8)
+    assert "80 % of the way" in section()
+    # An edit of the outcome itself (its target).
+    outcome_update(
+        outcome=Outcome.objects.get(pk=conversion.pk),
+        name=conversion.name,
+        baseline=2.0,
+        target=4.0,
+        unit="%",
+    )
+    assert "40 % of the way" in section()
+
+    # A focus period's dates: its band behind the chart moves.
+    def band_ends() -> list[str]:
+        found = re.search(
+            rf'<script id="figure-outcome-{conversion.pk}" type="application/json">(.*?)</script>',
+            section(),
+            re.S,
+        )
+        assert found
+        return [shape["x1"] for shape in json.loads(found.group(1))["layout"]["shapes"]]
+
+    before = band_ends()
+    ends = timezone.localdate() - dt.timedelta(days=3)
+    FocusPeriod.objects.filter(team=people.team).update(ends_on=ends)
+    assert band_ends() != before

@@ -12,17 +12,22 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
-from apps.dashboard.dates import preset_links
+from apps.dashboard.dates import DateRange, preset_links
+from apps.dashboard.page_cache import PAGE_CACHE_SECONDS, unindent
 from apps.dashboard.selectors.outcomes import (
+    OutcomesPage,
     managed_team_ids,
     outcome_detail_chart,
     outcome_for_viewer,
@@ -63,6 +68,7 @@ def outcomes_overview(request: HttpRequest) -> HttpResponse:
         date_range=date_range,
         shown=None if show_all else TEAMS_CHARTED,
     )
+    _render_sections(request, page, date_range)
     context: dict[str, Any] = {
         "page": page,
         "date_range": date_range,
@@ -78,6 +84,25 @@ def outcomes_overview(request: HttpRequest) -> HttpResponse:
     if fragment_of(request):
         return render(request, f"{PAGE}#content", context)
     return render(request, PAGE, context)
+
+
+def _render_sections(request: HttpRequest, page: OutcomesPage, date_range: DateRange) -> None:
+    """Each team section the page cache did not have, rendered and kept for the next view
+    (`page_cache.outcomes_section_key`; sections without a key are rendered every time)."""
+    fresh: dict[str, str] = {}
+    for section in page.teams:
+        if section.html is not None:
+            continue
+        html = unindent(
+            render_to_string(
+                f"{PAGE}#team-section", {"section": section, "date_range": date_range}, request
+            )
+        )
+        section.html = mark_safe(html)  # noqa: S308  (rendered by the template engine)
+        if section.cache_key:
+            fresh[section.cache_key] = html
+    if fresh:
+        cache.set_many(fresh, PAGE_CACHE_SECONDS)
 
 
 def _can_write(user: Any, outcome: Outcome) -> bool:
