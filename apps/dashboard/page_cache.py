@@ -67,6 +67,11 @@ def _scope() -> str:
     return f"{settings.EXECDASH_CACHE_VERSION}:{settings.EXECDASH_TIME_ZONE}"
 
 
+def _digest(*parts: Any) -> str:
+    """A key's digest of everything the cached content is a function of."""
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
 def unindent(html: str) -> str:
     """The templates' indentation dropped (a line break stays a line break, so the page reads
     the same, `white-space: pre-line` text too); see BENCHMARKS.md ("Smaller pages")."""
@@ -190,9 +195,7 @@ def team_content_key(
     if state is None or state.version is None or state.pending:
         return None
     periods = list(focus_rows)
-    digest = hashlib.sha256(
-        repr((team.pk, team.slug, team.name, state.version, today, variant, periods)).encode()
-    ).hexdigest()
+    digest = _digest(team.pk, team.slug, team.name, state.version, today, variant, periods)
     return f"execdash:team:{_scope()}:{digest}"
 
 
@@ -207,20 +210,16 @@ def team_numbers_key(
     (its stability warning), and its signature is in the team's state."""
     if state is None or state.version is None or state.pending:
         return None
-    digest = hashlib.sha256(
-        repr(
-            (
-                team.pk,
-                team.slug,
-                team.name,
-                state.version,
-                state.focus,
-                today,
-                variant,
-                settings.EXECDASH_DORA_YEAR,
-            )
-        ).encode()
-    ).hexdigest()
+    digest = _digest(
+        team.pk,
+        team.slug,
+        team.name,
+        state.version,
+        state.focus,
+        today,
+        variant,
+        settings.EXECDASH_DORA_YEAR,
+    )
     return f"execdash:team-numbers:{_scope()}:{digest}"
 
 
@@ -243,20 +242,16 @@ def outcomes_section_key(
     the flag's time, who may add an outcome), and so are the focus periods its bands draw."""
     if state is None or state.version is None:
         return None
-    digest = hashlib.sha256(
-        repr(
-            (
-                team.pk,
-                team.slug,
-                team.name,
-                state.version,
-                list(signature),
-                list(focus_rows),
-                date_range.query,
-                date_range.chart_start,
-                date_range.end,
-                today,
-            )
-        ).encode()
-    ).hexdigest()
+    digest = _digest(
+        team.pk,
+        team.slug,
+        team.name,
+        state.version,
+        list(signature),
+        list(focus_rows),
+        date_range.query,
+        date_range.chart_start,
+        date_range.end,
+        today,
+    )
     return f"execdash:outcomes:{_scope()}:{digest}"
