@@ -331,3 +331,28 @@ def test_one_week_at_a_time_equals_full_recompute(history):
         rollups_recompute(team_id=search.id, weeks=[week])
         rollups_recompute(team_id=payments.id, weeks=[week])
     assert series() == full
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_in_process_recompute_that_fails_leaves_the_write_and_its_buckets(
+    settings, monkeypatch, caplog
+):
+    """No broker: the recompute runs in the writer's request after the commit. The database
+    going away in the middle of it must not turn the stored write into an error."""
+    from django.db import OperationalError
+
+    import apps.metrics.tasks as tasks
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    team = TeamFactory()
+
+    def gone(**_kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(tasks, "rollups_process_dirty", gone)
+    release = release_create(team=team, service="api", version="1.0", deployed_at=at(2))
+    assert release.pk is not None
+    assert DirtyBucket.objects.filter(team=team).exists()  # left for the next run
+    assert "the in-process recompute failed" in caplog.text
+    monkeypatch.undo()
+    assert rollups_process_dirty() == 1
