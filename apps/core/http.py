@@ -16,11 +16,16 @@ def is_fragment_request(request: HttpRequest) -> bool:
 
 
 def render_page(
-    request: HttpRequest, template: str, context: dict[str, Any], *, partial: str
+    request: HttpRequest,
+    template: str,
+    context: dict[str, Any],
+    *,
+    partial: str,
+    status: int = 200,
 ) -> HttpResponse:
     """The whole page, or only its inline `partial` when htmx swaps that part of it."""
     name = f"{template}#{partial}" if is_fragment_request(request) else template
-    return render(request, name, context)
+    return render(request, name, context, status=status)
 
 
 def redirect_after_post(request: HttpRequest, url: str) -> HttpResponse:

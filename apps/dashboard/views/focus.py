@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.core.formatting import format_count, format_duration, format_per_week, format_rate
-from apps.core.http import is_fragment_request, redirect_after_post
+from apps.core.http import redirect_after_post, render_page
 from apps.dashboard.focus_cards import period_cards
 from apps.dashboard.focus_forms import (
     SIGNAL_ROWS,
@@ -221,13 +221,6 @@ def _event_lines(event: FocusEvent) -> list[str]:
 # --- the pages -------------------------------------------------------------------------
 
 
-def _render(
-    request: HttpRequest, template: str, partial: str, context: dict[str, Any], status: int = 200
-) -> HttpResponse:
-    name = f"{template}#{partial}" if is_fragment_request(request) else template
-    return render(request, name, context, status=status)
-
-
 def _verdicts(evaluations: dict[int, Evaluation]) -> dict[int, str]:
     """The verdict word of each period (the "did it work" cards show the numbers)."""
     return {pk: VERDICTS.get(e.verdict, e.verdict) for pk, e in evaluations.items()}
@@ -262,7 +255,7 @@ def focus_team(request: HttpRequest, slug: str) -> HttpResponse:
         "past": past_views,
         "focus_cards": period_cards(periods, evaluations, today=today),
     }
-    return _render(request, "dashboard/focus/team.html", "content", context)
+    return render_page(request, "dashboard/focus/team.html", context, partial="content")
 
 
 def _render_period(
@@ -284,7 +277,9 @@ def _render_period(
         "events": events,
         "align_form": align_form or FocusAlignForm(),
     }
-    return _render(request, "dashboard/focus/period.html", partial, context, status)
+    return render_page(
+        request, "dashboard/focus/period.html", context, partial=partial, status=status
+    )
 
 
 @require_GET
@@ -388,7 +383,7 @@ def _render_form(
         "validating": validating,
         "action": action,
     }
-    return _render(request, "dashboard/focus/form.html", "form", context)
+    return render_page(request, "dashboard/focus/form.html", context, partial="form")
 
 
 def _proposal_form_view(
@@ -522,4 +517,4 @@ def focus_revisit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         "form": form,
         "evaluation": _evaluation_view(focus_evaluations_of([period], today=today)[period.pk]),
     }
-    return _render(request, "dashboard/focus/revisit.html", "form", context)
+    return render_page(request, "dashboard/focus/revisit.html", context, partial="form")
