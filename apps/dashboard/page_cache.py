@@ -255,3 +255,67 @@ def outcomes_section_key(
         today,
     )
     return f"execdash:outcomes:{_scope()}:{digest}"
+
+
+def _outcomes_signature_sql(visible: str) -> str:
+    def table(model: Any) -> str:
+        return connection.ops.quote_name(model._meta.db_table)
+
+    from apps.focus.models import FocusEvent
+    from apps.outcomes.models import Outcome, OutcomeStatus, TeamOutcomeFlag
+
+    # Counts and the latest write of each thing the page shows, for the viewer's teams: every
+    # write to them through the product moves one of these (an outcome's or a measurement's
+    # write stores its progress anew; a recompute bumps its team's version and the worker
+    # then stores the flags; each step of a focus period's life is an event).
+    return f"""
+        SELECT
+            (SELECT COUNT(*) FROM {table(Outcome)} o
+                WHERE o.team_id IS NULL OR o.team_id IN ({visible})),
+            (SELECT MAX(s.computed_at) FROM {table(OutcomeStatus)} s
+                JOIN {table(Outcome)} o ON o.id = s.outcome_id
+                WHERE o.team_id IS NULL OR o.team_id IN ({visible})),
+            (SELECT COUNT(*) FROM {table(TeamOutcomeFlag)} f WHERE f.team_id IN ({visible})),
+            (SELECT MAX(f.computed_at) FROM {table(TeamOutcomeFlag)} f
+                WHERE f.team_id IN ({visible})),
+            (SELECT COUNT(*) FROM {table(ScopeVersion)} v WHERE v.scope IN ({visible})),
+            (SELECT SUM(v.version) FROM {table(ScopeVersion)} v WHERE v.scope IN ({visible})),
+            (SELECT COUNT(*) FROM {table(FocusPeriod)} p WHERE p.team_id IN ({visible})),
+            (SELECT MAX(e.id) FROM {table(FocusEvent)} e
+                JOIN {table(FocusPeriod)} p ON p.id = e.period_id
+                WHERE p.team_id IN ({visible}))
+    """  # noqa: S608  (table names from the models, `visible` from the ORM; values are parameters)
+
+
+def outcomes_page_key(
+    *,
+    teams: QuerySet[Team],
+    team_list: Sequence[Team],
+    managed: Sequence[int],
+    is_admin: bool,
+    variant: str,
+    today: dt.date,
+) -> str | None:
+    """The key of the outcome-vs-output page's content for this viewer, from one query.
+
+    What the content shows is a function of: the viewer's teams (`team_list`, names and
+    slugs) and which of them they manage, whether they are an admin, the query string as
+    typed, the day, and the latest write of each of the viewer's teams' outcomes, flags,
+    versions and focus periods (`_outcomes_signature_sql`). A change made outside the
+    product (the Django admin, SQL) shows within PAGE_CACHE_SECONDS."""
+    try:
+        sub_sql, sub_params = teams.order_by().values("id").query.sql_with_params()
+    except EmptyResultSet:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(_outcomes_signature_sql(sub_sql), list(sub_params) * 8)
+        signature = cursor.fetchone()
+    digest = _digest(
+        [(t.pk, t.slug, t.name) for t in team_list],
+        sorted(managed),
+        is_admin,
+        variant,
+        today,
+        tuple(str(value) for value in signature or ()),
+    )
+    return f"execdash:outcomes-page:{_scope()}:{digest}"

@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.metrics.rollups import rollups_recompute_all
+from apps.metrics.rollups import rollups_process_dirty, rollups_recompute_all
 from apps.outcomes.models import Outcome, OutcomeMeasurement
 from apps.outcomes.services import outcome_create
 from tests.core.personas import Personas, client_for
@@ -385,6 +385,7 @@ def test_a_cached_team_section_follows_every_write_it_shows(people, world, setti
     from django.core.cache import cache
 
     from apps.focus.models import FocusPeriod
+    from apps.focus.services import focus_period_close
     from apps.outcomes.services import outcome_measurement_record, outcome_update
 
     cache.clear()
@@ -421,5 +422,63 @@ def test_a_cached_team_section_follows_every_write_it_shows(people, world, setti
 
     before = band_ends()
     ends = timezone.localdate() - dt.timedelta(days=3)
-    FocusPeriod.objects.filter(team=people.team).update(ends_on=ends)
+    focus_period_close(period=FocusPeriod.objects.get(team=people.team), ends_on=ends)
     assert band_ends() != before
+
+
+def test_the_cached_page_follows_releases_flags_outcomes_and_roles(people, world):
+    """The whole page is cached per viewer; each of these writes shows at once."""
+    from django.core.cache import cache
+
+    from apps.outcomes.models import TeamOutcomeFlag
+    from apps.releases.services import release_create
+    from apps.teams.models import Membership
+
+    cache.clear()
+
+    def page(who) -> str:
+        return _get(who, "/outcomes/").content.decode()
+
+    def releases_drawn() -> int:
+        found = re.search(
+            rf'<script id="figure-outcome-{world["conversion"].pk}" '
+            r'type="application/json">(.*?)</script>',
+            page(people.manager),
+            re.S,
+        )
+        assert found
+        figure = json.loads(found.group(1))
+        return sum(next(t for t in figure["data"] if t["name"] == "releases")["y"])
+
+    assert releases_drawn() == 5
+    assert releases_drawn() == 5  # from the cache
+    # A release, and the worker's recompute of its week: the team's bars follow.
+    release_create(
+        team=people.team,
+        service="api",
+        version="9.9",
+        deployed_at=timezone.now() - dt.timedelta(days=3, hours=1),
+    )
+    rollups_process_dirty()
+    assert releases_drawn() == 6
+    # The worker's flag.
+    assert 'data-flag="busy-not-moving"' not in page(people.manager)
+    TeamOutcomeFlag.objects.filter(team=people.team).update(
+        busy_not_moving=True, computed_at=timezone.now()
+    )
+    assert 'data-flag="busy-not-moving"' in page(people.manager)
+    # A new outcome of another team, seen by the admin only.
+    assert "Search latency" not in page(people.admin)
+    outcome_create(
+        team=people.other_team,
+        name="Search latency",
+        baseline=900,
+        target=300,
+        direction=Outcome.Direction.DOWN,
+    )
+    assert "Search latency" in page(people.admin)
+    # A member made manager may now add outcomes.
+    add = '<a role="button" class="outline" href="/outcomes/new/">Add an outcome</a>'
+    assert add not in page(people.member)
+    Membership.objects.filter(user=people.member).update(role=Membership.Role.MANAGER)
+    assert add in page(people.member)

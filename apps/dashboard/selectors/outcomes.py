@@ -217,13 +217,19 @@ def _from_cache(sections: list[TeamSection], date_range: DateRange) -> None:
 
 
 def outcomes_page(
-    *, user: Any, teams: list[Team], date_range: DateRange, shown: int | None = None
+    *,
+    user: Any,
+    teams: list[Team],
+    date_range: DateRange,
+    shown: int | None = None,
+    managed: set[int] | None = None,
 ) -> OutcomesPage:
     """The page's outcomes and teams: teams flagged "busy, not moving" first, then teams
     with outcomes, then the rest, by name; charts for the first `shown` teams (all when
     None), the others listed."""
     admin = is_org_admin(user)
-    managed = set() if admin else managed_team_ids(user)
+    if managed is None:
+        managed = set() if admin else managed_team_ids(user)
     ids = [t.pk for t in teams]
     outcomes = list(
         Outcome.objects.filter(Q(team__isnull=True) | Q(team_id__in=ids))

@@ -19,13 +19,14 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
 from apps.dashboard.dates import DateRange, preset_links
-from apps.dashboard.page_cache import PAGE_CACHE_SECONDS, unindent
+from apps.dashboard.page_cache import PAGE_CACHE_SECONDS, outcomes_page_key, unindent
 from apps.dashboard.selectors.outcomes import (
     OutcomesPage,
     managed_team_ids,
@@ -35,7 +36,7 @@ from apps.dashboard.selectors.outcomes import (
     outcomes_page,
     status_of,
 )
-from apps.dashboard.views.common import fragment_of, nav, range_form
+from apps.dashboard.views.common import fragment_of, nav, page_response, range_form
 from apps.outcomes.forms import MeasurementForm, MeasurementPasteForm, OutcomeForm
 from apps.outcomes.models import Outcome
 from apps.outcomes.services import (
@@ -60,17 +61,12 @@ FORM = "dashboard/outcomes_form.html"
 @vary_on_headers("HX-Request")
 def outcomes_overview(request: HttpRequest) -> HttpResponse:
     form, date_range = range_form(request)
-    teams = list(visible_teams(request.user))
+    visible = visible_teams(request.user)
+    teams = list(visible)
+    admin = is_org_admin(request.user)
+    managed = set() if admin else managed_team_ids(request.user)
     show_all = request.GET.get("teams") == "all"
-    page = outcomes_page(
-        user=request.user,
-        teams=teams,
-        date_range=date_range,
-        shown=None if show_all else TEAMS_CHARTED,
-    )
-    _render_sections(request, page, date_range)
     context: dict[str, Any] = {
-        "page": page,
         "date_range": date_range,
         "range_form": form,
         "range_error": form.error_text(),
@@ -79,11 +75,33 @@ def outcomes_overview(request: HttpRequest) -> HttpResponse:
         "all_teams_query": f"{date_range.query}&teams=all",
         "nav_teams": nav(teams),
         "team": None,
-        "is_org_admin": is_org_admin(request.user),
+        "is_org_admin": admin,
     }
+    key = outcomes_page_key(
+        teams=visible,
+        team_list=teams,
+        managed=sorted(managed),
+        is_admin=admin,
+        variant=request.GET.urlencode(),
+        today=timezone.localdate(),
+    )
+    content = cache.get(key) if key else None
+    if content is None:
+        page = outcomes_page(
+            user=request.user,
+            teams=teams,
+            date_range=date_range,
+            shown=None if show_all else TEAMS_CHARTED,
+            managed=managed,
+        )
+        _render_sections(request, page, date_range)
+        content = unindent(render_to_string(f"{PAGE}#content", {**context, "page": page}, request))
+        if key:
+            cache.set(key, content, PAGE_CACHE_SECONDS)
+    content = mark_safe(content)  # noqa: S308  (rendered by the template engine)
     if fragment_of(request):
-        return render(request, f"{PAGE}#content", context)
-    return render(request, PAGE, context)
+        return HttpResponse(content)
+    return page_response(request, PAGE, context, content)
 
 
 def _render_sections(request: HttpRequest, page: OutcomesPage, date_range: DateRange) -> None:
