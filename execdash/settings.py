@@ -117,6 +117,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Before any view reads the query string: text with U+0000 is refused, naming it.
+    "apps.core.middleware.RefuseNulQueryMiddleware",
     # Last, as django-axes asks: it turns a lockout found during login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]

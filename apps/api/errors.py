@@ -20,6 +20,8 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
 
+from apps.core import bounds
+
 if TYPE_CHECKING:
     from ninja import NinjaAPI
 
@@ -52,12 +54,21 @@ class JsonBodyParser(Parser):
 
     def parse_body(self, request: HttpRequest) -> dict[str, Any]:
         try:
-            return json.loads(request.body)
+            data = json.loads(request.body)
         except UnicodeDecodeError as exc:
             raise ApiError(400, "The request body is not UTF-8.", {"body": [str(exc)]}) from exc
         except json.JSONDecodeError as exc:
             message = f"Malformed JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
             raise ApiError(400, "The request body is not valid JSON.", {"body": [message]}) from exc
+        # Text with U+0000 anywhere in the body is refused, naming each field (bounds.py).
+        paths = [".".join(path) or WHOLE_BODY for path in bounds.nul_paths(data)]
+        if paths:
+            raise ApiError(
+                422,
+                "The request is not valid: see errors.",
+                {path: [bounds.NUL_MESSAGE] for path in paths},
+            )
+        return data  # type: ignore[no-any-return]
 
 
 def field_errors(errors: Mapping[str, Iterable[str]]) -> Errors:

@@ -9,15 +9,16 @@ from typing import Annotated, Any, Literal
 
 from ninja import Schema
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BeforeValidator,
     ConfigDict,
     Field,
-    FiniteFloat,
     StrictInt,
     StrictStr,
 )
 
+from apps.core import bounds
 from apps.focus.evaluation import Evaluation
 from apps.focus.models import FocusPeriod
 from apps.incidents.models import Incident
@@ -35,10 +36,26 @@ def _iso_text(value: Any) -> Any:
     raise ValueError("Give an ISO 8601 timestamp with an offset, e.g. 2026-03-02T14:05:00+01:00.")
 
 
+def _within(problem: Any) -> Any:
+    """A pydantic check of one of apps.core.bounds' rules: the value, or its sentence."""
+
+    def check(value: Any) -> Any:
+        message = problem(value)
+        if message is not None:
+            raise ValueError(message)
+        return value
+
+    return AfterValidator(check)
+
+
 Timestamp = Annotated[
     AwareDatetime,
     BeforeValidator(_iso_text),
-    Field(description="ISO 8601 with an offset, e.g. 2026-03-02T14:05:00+01:00 or …Z."),
+    _within(bounds.instant_problem),
+    Field(
+        description="ISO 8601 with an offset, e.g. 2026-03-02T14:05:00+01:00 or …Z; between "
+        "1970-01-01 and 2100-01-01 UTC, with an offset within ±14:00."
+    ),
 ]
 
 
@@ -54,7 +71,22 @@ def _iso_day(value: Any) -> Any:
     return value
 
 
-Day = Annotated[dt.date, BeforeValidator(_iso_day)]
+Day = Annotated[
+    dt.date,
+    BeforeValidator(_iso_day),
+    _within(bounds.day_problem),
+    Field(description="YYYY-MM-DD, between 1970-01-01 and 2099-12-31."),
+]
+# An outcome's value, baseline or target: finite, of magnitude at most 1e12.
+Number = Annotated[
+    float,
+    Field(ge=-bounds.MAX_MAGNITUDE, le=bounds.MAX_MAGNITUDE, allow_inf_nan=False),
+]
+# A list's paging: `offset` has a declared maximum, so it always fits the database.
+Limit = Annotated[int, Field(ge=1, le=1000, description="Rows a page, at most 1000.")]
+Offset = Annotated[
+    int, Field(ge=0, le=bounds.MAX_LIST_OFFSET, description="Rows to skip, at most 10^9.")
+]
 
 # Another row of the same team, by its external_id (text) or its numeric id.
 RowRef = Annotated[
@@ -254,8 +286,8 @@ class WindowQuery(Schema):
     team: TeamSlug | None = None
     start: Day | None = Field(None, description="First day (inclusive), org time zone.")
     end: Day | None = Field(None, description="Day after the last (exclusive).")
-    limit: int = Field(100, ge=1, le=1000)
-    offset: int = Field(0, ge=0)
+    limit: Limit = 100
+    offset: Offset = 0
 
 
 class IncidentPage(Schema):
@@ -278,8 +310,8 @@ def team_filter(omitted: str) -> Any:
 
 
 class PageQuery(Schema):
-    limit: int = Field(100, ge=1, le=1000)
-    offset: int = Field(0, ge=0)
+    limit: Limit = 100
+    offset: Offset = 0
 
 
 # --- metrics ---------------------------------------------------------------------------
@@ -383,8 +415,8 @@ class OutcomeIn(In):
     name: str = Field(min_length=1, max_length=160)
     unit: str = Field("", max_length=40)
     direction: Literal["up", "down"] = Field("up", description="Which way is better.")
-    baseline: FiniteFloat
-    target: FiniteFloat
+    baseline: Number
+    target: Number
     target_date: Day | None = Field(None, description="When the target should be reached.")
     parent: StrictInt | None = Field(
         None,
@@ -394,7 +426,7 @@ class OutcomeIn(In):
 
 class MeasurementIn(In):
     measured_on: Day
-    value: FiniteFloat
+    value: Number
 
 
 class MeasurementOut(Schema):

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import URLPattern, URLResolver, path, re_path
 
@@ -50,12 +51,35 @@ def _json_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
     return wrapped
 
 
+def _one_unit(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A write and its answer are one unit: a request that answers 5xx has written nothing.
+
+    django-ninja turns an exception into its answer inside the view, so the view runs in a
+    transaction that is rolled back whenever the answer is a server error (the row stored,
+    then the answer failing to be built from it, would otherwise stay).
+    """
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return view(request, *args, **kwargs)
+        with transaction.atomic():
+            response = view(request, *args, **kwargs)
+            if response.status_code >= 500:
+                transaction.set_rollback(True)
+        return response
+
+    return wrapped
+
+
 def _public(patterns: list[Any]) -> list[Any]:
     for pattern in patterns:
         if isinstance(pattern, URLResolver):
             _public(pattern.url_patterns)
         elif isinstance(pattern, URLPattern):
-            pattern.callback = login_not_required(_limited(_json_errors(pattern.callback)))
+            pattern.callback = login_not_required(
+                _limited(_json_errors(_one_unit(pattern.callback)))
+            )
     return patterns
 
 

@@ -4,7 +4,8 @@
 - rates (fractions, 0.075) as "7.5 %";
 - counts with thousands separators ("12,345");
 - per-week rates as "3.5";
-- no data as "—" with a tooltip, never 0 for unknown;
+- no data as "—" with a tooltip, never 0 for unknown; a value that cannot be formatted
+  (an infinity, an overflow) reads "—" too, with a log line, never a server error;
 - DORA levels as a text badge ("elite", "high", "medium", "low", "not enough data").
 
 Chart hovers and change sentences call these functions; the template filters in
@@ -14,10 +15,15 @@ apps/core/templatetags/formatting.py wrap them and render the "no data" mark.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import logging
 import math
+from collections.abc import Callable
 from typing import Any
 
 from django.utils import timezone
+
+logger = logging.getLogger(__name__)
 
 NO_DATA = "—"
 NO_DATA_TITLE = "No data in this range"
@@ -37,9 +43,29 @@ def _missing(value: Any) -> bool:
     if value is None or value == "":
         return True
     try:
-        return math.isnan(float(value))
-    except (TypeError, ValueError):
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
         return True
+    if math.isnan(number):
+        return True
+    if math.isinf(number):
+        logger.warning("A number cannot be formatted: %r", value)
+        return True
+    return False
+
+
+def _guarded[**P](format_value: Callable[P, str]) -> Callable[P, str]:
+    """A formatter that answers "—" (and logs) for a value it cannot format."""
+
+    @functools.wraps(format_value)
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> str:
+        try:
+            return format_value(*args, **kwargs)
+        except (ArithmeticError, ValueError, TypeError) as exc:
+            logger.warning("%s cannot format %r: %s", format_value.__name__, args, exc)
+            return NO_DATA
+
+    return guarded
 
 
 def _trim(number: float, digits: int = 1) -> str:
@@ -50,6 +76,7 @@ def _trim(number: float, digits: int = 1) -> str:
     return "0" if text == "-0" else text
 
 
+@_guarded
 def format_duration(seconds: float | None) -> str:
     """Seconds as a person reads them; "—" when unknown."""
     if _missing(seconds):
@@ -74,6 +101,7 @@ def format_duration(seconds: float | None) -> str:
     return f"{sign}{text} {unit}"
 
 
+@_guarded
 def format_rate(fraction: float | None) -> str:
     """A fraction (0.075) as a percentage ("7.5 %"); "—" when unknown."""
     if _missing(fraction):
@@ -82,6 +110,7 @@ def format_rate(fraction: float | None) -> str:
     return f"{_trim(float(fraction) * 100)} %"
 
 
+@_guarded
 def format_count(value: int | float | None) -> str:
     """A count with thousands separators ("12,345"); "—" when unknown."""
     if _missing(value):
@@ -93,6 +122,7 @@ def format_count(value: int | float | None) -> str:
     return f"{number:,.1f}"
 
 
+@_guarded
 def format_per_week(value: float | None) -> str:
     """Deployments per week: one decimal, thousands separators ("3.5", "1,204")."""
     if _missing(value):
@@ -108,6 +138,7 @@ def format_level(level: str | None) -> str:
     return LEVEL_LABELS.get(level or "not_enough_data", str(level))
 
 
+@_guarded
 def format_ago(moment: dt.datetime | None, now: dt.datetime | None = None) -> str:
     """ "just now", "3 min ago", "2 h ago", "4 days ago"; "never" when unknown."""
     if moment is None:

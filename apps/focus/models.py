@@ -7,6 +7,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.core import bounds
+
 
 class FocusKind(models.Model):
     """What a team optimizes for. Three are built in; admins may add others."""
@@ -44,8 +46,8 @@ class FocusPeriod(models.Model):
 
     team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="focus_periods")
     kind = models.ForeignKey(FocusKind, on_delete=models.PROTECT, related_name="periods")
-    starts_on = models.DateField()
-    ends_on = models.DateField(null=True, blank=True)
+    starts_on = models.DateField(validators=[bounds.validate_day])
+    ends_on = models.DateField(null=True, blank=True, validators=[bounds.validate_day])
     rationale = models.TextField()
     success_signals = models.JSONField(
         default=list,
@@ -63,7 +65,7 @@ class FocusPeriod(models.Model):
         blank=True,
         help_text="Why the team accepts that trade-off, in a sentence.",
     )
-    revisit_on = models.DateField(null=True, blank=True)
+    revisit_on = models.DateField(null=True, blank=True, validators=[bounds.validate_day])
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PROPOSED)
     proposed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -92,6 +94,7 @@ class FocusPeriod(models.Model):
                 condition=Q(ends_on__isnull=True) | Q(ends_on__gte=models.F("starts_on")),
                 name="focus_ends_after_start",
             ),
+            *bounds.constraints_for("focus.FocusPeriod"),
         ]
         indexes = [models.Index(fields=["team", "starts_on"], name="focus_team_start_idx")]
         # On PostgreSQL an exclusion constraint (migration 0002) also forbids overlaps;

@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 
+from apps.core import bounds
 from apps.core.records import SourcedRecord, optional_link
 
 
@@ -24,9 +25,13 @@ class Incident(SourcedRecord):
     title = models.CharField(max_length=200)
     severity = models.CharField(max_length=4, choices=Severity.choices, default=Severity.SEV3)
     service = models.CharField(max_length=120, blank=True)
-    started_at = models.DateTimeField(help_text="When the impact began.")
-    detected_at = models.DateTimeField(null=True, blank=True)
-    resolved_at = models.DateTimeField(null=True, blank=True, help_text="Empty while open.")
+    started_at = models.DateTimeField(
+        help_text="When the impact began.", validators=[bounds.validate_instant]
+    )
+    detected_at = models.DateTimeField(null=True, blank=True, validators=[bounds.validate_instant])
+    resolved_at = models.DateTimeField(
+        null=True, blank=True, help_text="Empty while open.", validators=[bounds.validate_instant]
+    )
     cause = models.CharField(max_length=16, choices=Cause.choices, default=Cause.UNKNOWN)
     caused_by = optional_link("releases.Release", related_name="caused_incidents")
     summary = models.TextField(blank=True)
@@ -37,6 +42,7 @@ class Incident(SourcedRecord):
         ordering = ["-started_at", "-id"]
         constraints = [
             *SourcedRecord.Meta.constraints,
+            *bounds.constraints_for("incidents.Incident"),
             models.CheckConstraint(
                 condition=Q(resolved_at__isnull=True) | Q(resolved_at__gte=F("started_at")),
                 name="incident_resolved_after_start",

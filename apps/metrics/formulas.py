@@ -21,6 +21,7 @@ DURATION_DECIMALS = 3
 RATE_DECIMALS = 6
 MICROS = 1_000_000
 MIN_SAMPLES_FOR_LEVEL = 5
+MAX_PROGRESS = Decimal(10**12)  # outcome_progress
 
 Level = Literal["elite", "high", "medium", "low", "not_enough_data"]
 NOT_ENOUGH_DATA: Level = "not_enough_data"
@@ -193,14 +194,18 @@ def deployment_frequency(deployments: int, days: int) -> float | None:
 def outcome_progress(*, value: float, baseline: float, target: float) -> float | None:
     """Progress toward the target: 0 at the baseline, 1.0 on the target, either direction.
 
-    None when target equals baseline (no distance to cover).
+    None when target equals baseline (no distance to cover), and when the value lies more
+    than 10^12 times that distance from the baseline: such a ratio says nothing about
+    progress, and it would not survive rounding (or, past 10^308, a float).
     """
     if target == baseline:
         return None
-    return round_rate(
-        (Decimal(str(value)) - Decimal(str(baseline)))
-        / (Decimal(str(target)) - Decimal(str(baseline)))
+    progress = (Decimal(str(value)) - Decimal(str(baseline))) / (
+        Decimal(str(target)) - Decimal(str(baseline))
     )
+    if abs(progress) > MAX_PROGRESS:
+        return None
+    return round_rate(progress)
 
 
 # --- bus factor ----------------------------------------------------------------------------

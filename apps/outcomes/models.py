@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from apps.core import bounds
+
 
 class Outcome(models.Model):
     """A KPI a team (or the organization, with no team) exists to move."""
@@ -21,10 +23,13 @@ class Outcome(models.Model):
     name = models.CharField(max_length=160)
     unit = models.CharField(max_length=40, blank=True)
     direction = models.CharField(max_length=4, choices=Direction.choices, default=Direction.UP)
-    baseline = models.FloatField()
-    target = models.FloatField()
+    baseline = models.FloatField(validators=[bounds.validate_number])
+    target = models.FloatField(validators=[bounds.validate_number])
     target_date = models.DateField(
-        null=True, blank=True, help_text="When the target should be reached (optional)."
+        null=True,
+        blank=True,
+        validators=[bounds.validate_day],
+        help_text="When the target should be reached (optional).",
     )
     parent = models.ForeignKey(
         "self",
@@ -42,6 +47,7 @@ class Outcome(models.Model):
             models.CheckConstraint(
                 condition=~models.Q(baseline=models.F("target")), name="outcome_target_differs"
             ),
+            *bounds.constraints_for("outcomes.Outcome"),
         ]
 
     def __str__(self) -> str:
@@ -54,8 +60,8 @@ class Outcome(models.Model):
 
 class OutcomeMeasurement(models.Model):
     outcome = models.ForeignKey(Outcome, on_delete=models.CASCADE, related_name="measurements")
-    measured_on = models.DateField()
-    value = models.FloatField()
+    measured_on = models.DateField(validators=[bounds.validate_day])
+    value = models.FloatField(validators=[bounds.validate_number])
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -64,6 +70,7 @@ class OutcomeMeasurement(models.Model):
             models.UniqueConstraint(
                 fields=["outcome", "measured_on"], name="measurement_outcome_day_unique"
             ),
+            *bounds.constraints_for("outcomes.OutcomeMeasurement"),
         ]
 
     def __str__(self) -> str:

@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from apps.core import bounds
 from apps.core.records import Source, SourcedRecord, optional_link
 
 
@@ -17,9 +18,11 @@ class Release(SourcedRecord):
     team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="releases")
     service = models.CharField(max_length=120)
     version = models.CharField(max_length=120)
-    deployed_at = models.DateTimeField()
+    deployed_at = models.DateTimeField(validators=[bounds.validate_instant])
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.SUCCEEDED)
-    first_commit_at = models.DateTimeField(null=True, blank=True)
+    first_commit_at = models.DateTimeField(
+        null=True, blank=True, validators=[bounds.validate_instant]
+    )
     change_count = models.PositiveIntegerField(default=0)
     deployed_by = models.CharField(
         max_length=150, blank=True, help_text="Who deployed it (a username or handle)."
@@ -29,6 +32,10 @@ class Release(SourcedRecord):
 
     class Meta(SourcedRecord.Meta):
         ordering = ["-deployed_at", "-id"]
+        constraints = [
+            *SourcedRecord.Meta.constraints,
+            *bounds.constraints_for("releases.Release"),
+        ]
         indexes = [
             models.Index(fields=["team", "deployed_at"], name="release_team_deployed_idx"),
             models.Index(fields=["deployed_at"], name="release_deployed_idx"),
