@@ -9,6 +9,8 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
+from apps.core import bounds
+
 DATETIME_LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 DATETIME_ERRORS = {"invalid": "Enter a date and time, e.g. 2025-03-14 09:30."}
 
@@ -31,6 +33,7 @@ def local_datetime_field(*, label: str, required: bool, help_text: str = "") -> 
         help_text=help_text,
         widget=LocalDateTimeInput(),
         error_messages=DATETIME_ERRORS,
+        validators=[bounds.validate_instant],
     )
 
 

@@ -15,6 +15,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
 
+from apps.core import bounds
 from apps.focus.catalog import COMPARATOR_CHOICES, METRIC_CHOICES, METRICS
 from apps.focus.models import FocusKind
 from apps.focus.services import DECISIONS, default_revisit_on
@@ -63,6 +64,7 @@ def date_field(*, label: str, required: bool, help_text: str = "") -> forms.Date
         input_formats=["%Y-%m-%d"],
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         error_messages=DATE_ERRORS,
+        validators=[bounds.validate_day],
     )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from django import forms
 
+from apps.core import bounds
 from apps.dashboard.dates import DEFAULT_PRESET, MAX_RANGE_DAYS, PRESETS, DateRange
 from apps.incidents.models import Incident
 from apps.teams.models import Team
@@ -22,6 +23,7 @@ def _day_field(label: str, which: str) -> forms.DateField:
         widget=forms.DateInput(attrs={"type": "date"}),
         label=label,
         error_messages={"invalid": f"Enter the {which} date as YYYY-MM-DD."},
+        validators=[bounds.validate_day],
     )
 
 

@@ -26,6 +26,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from apps.core import bounds
 from apps.focus.catalog import METRICS, metric_label, signal_parse
 from apps.focus.evaluations import focus_evaluations_refresh_on_commit
 from apps.focus.models import FocusEvent, FocusKind, FocusPeriod
@@ -106,8 +107,9 @@ class FocusOverlapError(ValidationError):
 
 
 def default_revisit_on(starts_on: dt.date) -> dt.date:
-    """Four weeks after the start: long enough to see a change, short enough to steer."""
-    return starts_on + REVISIT_AFTER
+    """Four weeks after the start: long enough to see a change, short enough to steer
+    (and never past the last day the bounds allow)."""
+    return min(starts_on, bounds.LAST_DAY - REVISIT_AFTER) + REVISIT_AFTER
 
 
 def _today() -> dt.date:
@@ -185,9 +187,12 @@ def focus_period_validate(
     rationale = (data.get("rationale") or "").strip()
     if not isinstance(kind, FocusKind):
         add("kind", "Choose what the team focuses on.")
+    for name, day in (("starts_on", starts_on), ("ends_on", ends_on), ("revisit_on", revisit_on)):
+        if day is not None and (problem := bounds.day_problem(day)) is not None:
+            add(name, problem)
     if starts_on is None:
         add("starts_on", "Say when the period starts.")
-    else:
+    elif "starts_on" not in errors:
         if ends_on is not None and ends_on < starts_on:
             add("ends_on", "The period cannot end before it starts.")
         if revisit_on is None:
@@ -200,7 +205,7 @@ def focus_period_validate(
     reason = (data.get("tradeoff") or "").strip()
     tradeoff_metrics = _clean_tradeoff(data.get("tradeoff_metrics"), reason, signals, errors)
     other = None
-    if starts_on is not None and "ends_on" not in errors:
+    if starts_on is not None and not {"starts_on", "ends_on"} & set(errors):
         other = overlapping_periods(
             team=team, starts_on=starts_on, ends_on=ends_on, exclude_id=exclude_id
         ).first()

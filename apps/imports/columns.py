@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Count, QuerySet
 
+from apps.core import bounds
 from apps.incidents.models import Incident
 from apps.incidents.selectors import incident_warnings
 from apps.metrics.selectors import WindowMetrics
@@ -33,6 +34,8 @@ class CellError(ValueError):
 
 def text(value: str, *, max_length: int) -> str:
     value = value.strip()
+    if (problem := bounds.text_problem(value)) is not None:
+        raise CellError(problem)
     if len(value) > max_length:
         raise CellError(f"At most {max_length} characters (it has {len(value)}).")
     return value
@@ -49,6 +52,8 @@ def timestamp(value: str, zone: ZoneInfo) -> dt.datetime | None:
         raise CellError(DATETIME_HELP) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
+    if (problem := bounds.instant_problem(moment)) is not None:
+        raise CellError(problem)
     return moment
 
 

@@ -11,10 +11,11 @@ lines (ignored) and surrounding spaces or quotes.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+
+from apps.core import bounds
 
 MAX_LINES = 5000
 SEPARATOR = re.compile(r"[,;\t]")
@@ -54,7 +55,10 @@ def _parse_line(number: int, text: str, today: dt.date) -> CsvLine:
         except ValueError:
             error = f"“{day_text}” is not a date of the calendar."
         else:
-            if day > today:
+            if bounds.day_problem(day) is not None:
+                error = f"{day_text}: {bounds.DAY_MESSAGE}"
+                day = None
+            elif day > today:
                 error = f"{day_text} is in the future (today is {today.isoformat()})."
                 day = None
     value: float | None = None
@@ -67,8 +71,8 @@ def _parse_line(number: int, text: str, today: dt.date) -> CsvLine:
         error = f"{error} {problem}".strip()
     else:
         value = float(number_value)
-        if not math.isfinite(value):
-            error = f"{error} “{value_text}” is too large.".strip()
+        if bounds.number_problem(value) is not None:
+            error = f"{error} “{value_text}” is too large: {bounds.NUMBER_MESSAGE}".strip()
             value = None
     return CsvLine(number, text, measured_on=day, value=value, error=error)
 

@@ -12,6 +12,7 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 
+from apps.core import bounds
 from apps.outcomes.models import Outcome
 from apps.teams.models import Team
 
@@ -26,6 +27,7 @@ def _date_field(label: str, *, required: bool, help_text: str = "") -> forms.Dat
         widget=DATE_INPUT,
         help_text=help_text,
         error_messages={"invalid": "Enter the date as YYYY-MM-DD.", "required": "Enter a date."},
+        validators=[bounds.validate_day],
     )
 
 
@@ -38,6 +40,7 @@ def _number_field(label: str, help_text: str = "") -> forms.FloatField:
             "invalid": "Enter a number (a dot for decimals).",
             "required": "Enter a number.",
         },
+        validators=[bounds.validate_number],
     )
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from apps.core import bounds
 from apps.core.timezones import org_tz
 from apps.metrics.services import buckets_mark_dirty
 from apps.outcomes.answers import outcome_status_refresh
@@ -148,10 +149,12 @@ def outcome_update(
 
 def _check_measurement(measured_on: dt.date, value: float) -> None:
     errors: dict[str, list[str]] = {}
-    if not math.isfinite(value):
-        errors["value"] = ["Must be a finite number."]
+    if (problem := bounds.number_problem(value)) is not None:
+        errors["value"] = [problem]
     today = _today()
-    if measured_on > today:
+    if (problem := bounds.day_problem(measured_on)) is not None:
+        errors["measured_on"] = [problem]
+    elif measured_on > today:
         errors["measured_on"] = [f"Cannot be after today ({today.isoformat()})."]
     if errors:
         raise ValidationError(errors)

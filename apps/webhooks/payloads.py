@@ -14,6 +14,8 @@ from typing import Any
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from apps.core import bounds
+
 
 class PayloadError(ValueError):
     """The body cannot be read; the message says why (shown to the sender)."""
@@ -28,6 +30,8 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
         raise PayloadError(f"The body is not valid JSON: {exc.msg} at line {exc.lineno}.") from None
     if not isinstance(data, dict):
         raise PayloadError("The body must be a JSON object.")
+    for path in bounds.nul_paths(data):
+        raise PayloadError(f"`{'.'.join(path)}`: {bounds.NUL_MESSAGE}")
     return data
 
 
@@ -55,6 +59,8 @@ def _moment(value: Any, name: str) -> dt.datetime:
         raise PayloadError(f"`{name}` must be an ISO 8601 timestamp.")
     if timezone.is_naive(parsed):
         raise PayloadError(f"`{name}` must carry a time zone offset.")
+    if (problem := bounds.instant_problem(parsed)) is not None:
+        raise PayloadError(f"`{name}`: {problem}")
     return parsed
 
 

@@ -33,6 +33,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, teams: int, weeks: int, seed: int, **options: Any) -> None:
         if teams < 1 or weeks < 1:
             raise CommandError("--teams and --weeks must be at least 1")
+        if teams > 1000 or weeks > 520:
+            raise CommandError("--teams is at most 1000 and --weeks at most 520 (ten years)")
         started = time.monotonic()
         report = seed_demo(teams=teams, weeks=weeks, seed=seed)
         added = (

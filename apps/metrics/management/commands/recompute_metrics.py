@@ -14,6 +14,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from apps.core import bounds
 from apps.metrics.rollups import rollups_recompute_all
 from apps.teams.models import Team
 
@@ -51,6 +52,8 @@ class Command(BaseCommand):
                 raise CommandError(
                     f"--since {options['since']!r} is not a date: use YYYY-MM-DD."
                 ) from None
+            if (problem := bounds.day_problem(since)) is not None:
+                raise CommandError(f"--since {options['since']}: {problem}")
         bar = tqdm(
             total=steps(one_team=team is not None, since=since is not None),
             unit="step",
