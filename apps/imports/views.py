@@ -18,6 +18,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from apps.core import bounds
 from apps.core.csvfiles import csv_response
 from apps.core.forms import apply_service_errors
 from apps.core.http import is_fragment_request, redirect_after_post, render_page
@@ -126,8 +127,8 @@ def import_refused_csv(request: HttpRequest, slug: str, pk: int) -> HttpResponse
 
 
 class MetricsRangeForm(forms.Form):
-    start = forms.DateField(required=False)
-    end = forms.DateField(required=False)
+    start = forms.DateField(required=False, validators=[bounds.validate_day])
+    end = forms.DateField(required=False, validators=[bounds.validate_day])
 
 
 @require_GET
