@@ -26,7 +26,13 @@ not make is a 403.
 **Errors** are JSON: `{"detail": "...", "errors": {"field": ["message", ...]}}`. Malformed
 JSON and timestamps without an offset are 400; invalid fields, an unknown release or
 incident, a `resolved_at` before `started_at` are 422; an existing team, or a focus period
-overlapping another, is 409. Nothing is half-saved.
+overlapping another, is 409. Nothing is half-saved, and a request that answers 5xx has
+written nothing.
+
+**Bounds** (README, "Bounds"): timestamps between 1970-01-01 and 2100-01-01 UTC with an
+offset within ±14:00; dates from 1970-01-01 to 2099-12-31; outcome numbers finite, of
+magnitude at most 1e12; no U+0000 in any text, body or query string; `offset` at most 10^9.
+Out of bounds is a 422 naming the field.
 
 **CSV**: `GET /incidents`, `/releases` and `/metrics` answer CSV with `Accept: text/csv` or
 `?format=csv` (the lists: every row of the window, no paging; the metrics: one row a week).
