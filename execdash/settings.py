@@ -225,6 +225,9 @@ STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
 MEDIA_ROOT = Path(env("EXECDASH_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 # A CSV import through the page: at most this many bytes.
 EXECDASH_IMPORT_MAX_BYTES = env_int("EXECDASH_IMPORT_MAX_BYTES", 200 * 1024 * 1024)
+# A CSV import whose worker has shown no progress for this long has lost its worker and is
+# marked failed (a batch of 2,000 rows takes about a second).
+EXECDASH_IMPORT_STALE_SECONDS = env_int("EXECDASH_IMPORT_STALE_SECONDS", 10 * 60)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
