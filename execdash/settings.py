@@ -7,6 +7,7 @@ ALLOWED_HOSTS and DEBUG=false (see .env.example and the README).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import re
@@ -154,6 +155,11 @@ if DATABASE_URL:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
 else:
+    # SQLite creates the file but not its directory: a fresh clone has no var/ yet, and
+    # `migrate` would fail with "unable to open database file". (Unwritable: the connection
+    # says so then.)
+    with contextlib.suppress(OSError):
+        SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
