@@ -1,10 +1,11 @@
 """The Celery app: configured from Django settings (CELERY_* names).
 
-Beat sends two periodic tasks besides the nightly re-check: the sweep, which processes the
-dirty buckets a lost message or a killed worker left behind (EXECDASH_SWEEP_SECONDS, every
-minute by default), and the heartbeat, which a worker answers by writing the time into the
-cache for /health/ready. Both expire when not run within their interval, so a worker that
-was down for hours does not find hours of them queued.
+Beat sends three frequent periodic tasks besides the nightly ones: the sweep, which
+processes the dirty buckets a lost message or a killed worker left behind
+(EXECDASH_SWEEP_SECONDS, every minute by default), the heartbeat, which a worker answers by
+writing the time into the cache for /health/ready, and the check for CSV imports whose worker
+stopped responding (every minute). They expire when not run within their interval, so a
+worker that was down for hours does not find hours of them queued.
 
 One patch of kombu (5.7), below: when Redis goes away while a worker holds unacknowledged
 messages (a task running, or one waiting for its countdown, which every write schedules),
@@ -73,6 +74,12 @@ app.conf.beat_schedule = {
         "task": "execdash.heartbeat",
         "schedule": _HEARTBEAT_EVERY,
         "options": {"expires": _HEARTBEAT_EVERY},
+    },
+    # CSV imports whose worker died (no heartbeat) end as failed, with a re-run offered.
+    "fail-stale-imports": {
+        "task": "apps.imports.tasks.fail_stale_imports",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
     },
     # Re-checks recent weeks from scratch every night.
     "nightly-recheck": {

@@ -7,6 +7,7 @@ ALLOWED_HOSTS and DEBUG=false (see .env.example and the README).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import re
@@ -156,6 +157,11 @@ if DATABASE_URL:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
 else:
+    # SQLite creates the file but not its directory: a fresh clone has no var/ yet, and
+    # `migrate` would fail with "unable to open database file". (Unwritable: the connection
+    # says so then.)
+    with contextlib.suppress(OSError):
+        SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
@@ -227,6 +233,9 @@ STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
 MEDIA_ROOT = Path(env("EXECDASH_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 # A CSV import through the page: at most this many bytes.
 EXECDASH_IMPORT_MAX_BYTES = env_int("EXECDASH_IMPORT_MAX_BYTES", 200 * 1024 * 1024)
+# A CSV import whose worker has shown no progress for this long has lost its worker and is
+# marked failed (a batch of 2,000 rows takes about a second).
+EXECDASH_IMPORT_STALE_SECONDS = env_int("EXECDASH_IMPORT_STALE_SECONDS", 10 * 60)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

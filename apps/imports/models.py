@@ -53,6 +53,17 @@ class ImportJob(models.Model):
     # Unknown columns (ignored) and problems with the file as a whole.
     notes = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
+    # The stage running a failed job again starts ("check" or "import"); empty when running
+    # it again cannot help (the file itself is at fault).
+    rerun_stage = models.CharField(max_length=8, blank=True)
+    # Raised by every re-run: a worker still busy with an earlier attempt finds it changed
+    # and stops instead of writing (services._beat).
+    attempt = models.PositiveIntegerField(default=0)
+    # When the current stage was handed to the worker queue, and the last sign of life of
+    # the worker running it (empty until a worker takes it). A running job whose heartbeat
+    # is too old has lost its worker (services.import_jobs_fail_stale).
+    queued_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -69,6 +80,10 @@ class ImportJob(models.Model):
     @property
     def running(self) -> bool:
         return self.state in (self.State.CHECKING, self.State.QUEUED, self.State.IMPORTING)
+
+    @property
+    def can_rerun(self) -> bool:
+        return self.state == self.State.FAILED and bool(self.rerun_stage)
 
 
 class ImportProblem(models.Model):

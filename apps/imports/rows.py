@@ -11,6 +11,7 @@ marking their weeks dirty once for the batch.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import hashlib
@@ -87,6 +88,48 @@ class Row:
 
 
 # --- reading the file ------------------------------------------------------------------
+
+UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+class TextCheck:
+    """Checks an upload a chunk at a time, as it is stored: it must be UTF-8 text (a BOM
+    allowed) without a NUL byte. Python's csv reader passes a NUL through into a cell, where
+    PostgreSQL refuses it at the write; so the file is refused here, at the upload, with the
+    line to fix. Lines are the file's physical lines, as a text editor numbers them."""
+
+    def __init__(self) -> None:
+        self.line = 1
+        self._decoder = codecs.getincrementaldecoder("utf-8")("strict")
+        self._start = True
+
+    def feed(self, chunk: bytes, *, final: bool = False) -> None:
+        """Raises FileProblem at the first NUL byte or byte sequence that is not UTF-8."""
+        if self._start and chunk:
+            self._start = False
+            if chunk.startswith(UTF16_BOMS):
+                raise FileProblem("The file is UTF-16 text, not UTF-8. Save it as CSV UTF-8.")
+        nul = chunk.find(b"\x00")
+        try:
+            self._decoder.decode(chunk, final)
+        except UnicodeDecodeError as exc:
+            # `exc.object` is the decoder's pending bytes (never a newline) and the chunk.
+            pending = len(exc.object) - len(chunk)
+            bad = exc.start - pending
+            if nul < 0 or bad < nul:
+                line = self.line + exc.object.count(b"\n", 0, exc.start)
+                raise FileProblem(
+                    f"Line {line} of the file is not UTF-8 text (byte "
+                    f"0x{exc.object[exc.start]:02X}). Save the file as CSV UTF-8."
+                ) from None
+        if nul >= 0:
+            line = self.line + chunk.count(b"\n", 0, nul)
+            raise FileProblem(
+                f"Line {line} of the file holds a NUL byte (a zero byte, which text never "
+                "contains): it is not a CSV text file, or it is damaged. Remove the byte, or "
+                "save the file again as CSV UTF-8."
+            )
+        self.line += chunk.count(b"\n")
 
 
 def open_text(path: str) -> io.TextIOWrapper:

@@ -5,10 +5,14 @@ from __future__ import annotations
 from celery import shared_task
 
 from apps.imports.models import ImportJob
-from apps.imports.services import import_check, import_run
+from apps.imports.services import (
+    TASK_HARD_LIMIT,
+    import_check,
+    import_jobs_fail_stale,
+    import_run,
+)
 
-# A 100,000-row file takes about a minute; far larger files get more time than the default.
-HARD_LIMIT = 4 * 3600
+HARD_LIMIT = TASK_HARD_LIMIT
 
 
 @shared_task(time_limit=HARD_LIMIT, soft_time_limit=HARD_LIMIT - 60)
@@ -25,3 +29,9 @@ def run_import(job_id: int) -> str:
     if job is None or job.state != ImportJob.State.QUEUED:
         return "skipped"
     return import_run(job=job).state
+
+
+@shared_task(ignore_result=True)
+def fail_stale_imports() -> int:
+    """Beat: imports whose worker is gone end as failed even when nobody reads their page."""
+    return import_jobs_fail_stale()

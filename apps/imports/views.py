@@ -1,5 +1,6 @@
 """CSV import pages (upload, the job's page with its preview, summary and progress bar,
-starting the import, the refused rows as CSV) and the weekly metrics download.
+starting the import or running a failed one again, the refused rows as CSV) and the weekly
+metrics download.
 
 Importing is for the team's managers and admins: a member of the team gets a 403, anyone
 else a 404 (the team's existence is not revealed). Every page and fragment checks it.
@@ -8,10 +9,12 @@ else a 404 (the team's existence is not revealed). Every page and fragment check
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
@@ -32,6 +35,8 @@ from apps.imports.rows import FileProblem, read_header
 from apps.metrics.selectors import window_metrics_with_weeks
 from apps.teams.models import Team
 from apps.teams.permissions import can_manage, team_for_user
+
+log = logging.getLogger(__name__)
 
 STOP_POLLING = 286  # htmx stops polling on this status (django-htmx: HttpResponseStopPolling)
 
@@ -76,12 +81,24 @@ def _job(team: Team, pk: int) -> ImportJob:
     return one_or_404(selectors.import_job_get, team=team, pk=pk)
 
 
+def _job_as_it_stands(team: Team, pk: int) -> ImportJob:
+    """The job, marked failed first if its worker is gone (the rule beat applies too)."""
+    job = _job(team, pk)
+    if job.running:
+        try:
+            if services.import_jobs_fail_stale(job=job):
+                job = _job(team, pk)
+        except DatabaseError:  # a locked database: show it as it is, beat marks it later
+            log.exception("import %s: could not check whether its worker is gone", job.pk)
+    return job
+
+
 @require_GET
 def import_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """The job's page: the preview, then the summary, the progress bar or the result. The
     status part is also the fragment htmx polls every second while the job runs."""
     team = _team_for_importer(request, slug)
-    job = _job(team, pk)
+    job = _job_as_it_stands(team, pk)
     stage = "import" if job.state == ImportJob.State.DONE else "check"
     context = {
         "team": team,
@@ -105,6 +122,18 @@ def import_start(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     job = _job(team, pk)
     try:
         services.job_start(job=job)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect_after_post(request, job.get_absolute_url())
+
+
+@require_POST
+def import_rerun(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """Run a failed import (or its check) again; the same people as starting one."""
+    team = _team_for_importer(request, slug)
+    job = _job(team, pk)
+    try:
+        services.job_rerun(job=job)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect_after_post(request, job.get_absolute_url())

@@ -156,3 +156,21 @@ def test_lists_and_time_zone() -> None:
 )
 def test_bad_values_are_improperly_configured(name: str, value: str, message: str) -> None:
     assert message in load(**{name: value})["error"]
+
+
+def test_migrate_creates_the_sqlite_files_directory(tmp_path: Path) -> None:
+    """A fresh clone has no var/: the first `manage.py migrate` makes the directory."""
+    path = tmp_path / "fresh" / "var" / "execdash.sqlite3"
+    clean = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARS}
+    clean.update(EXECDASH_SQLITE_PATH=str(path), DJANGO_SETTINGS_MODULE="execdash.settings")
+    done = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "--verbosity", "0"],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert path.is_file()

@@ -266,6 +266,9 @@ ROWS: list[Row] = [
         "teams/<slug:slug>/imports/<int:pk>/start/", "imports:start", "POST", values=_import
     ),
     team_managers_page(
+        "teams/<slug:slug>/imports/<int:pk>/rerun/", "imports:rerun", "POST", values=_import
+    ),
+    team_managers_page(
         "teams/<slug:slug>/imports/<int:pk>/refused.csv", "imports:refused", values=_import
     ),
     # --- focus periods -----------------------------------------------------------------------

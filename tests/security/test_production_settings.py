@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import secrets
 import subprocess
 import sys
@@ -16,17 +15,15 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from tests.foundation.compose_env import compose_dotenv
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def example_environment() -> dict[str, str]:
     """The variables .env.example sets (uncommented lines), with the generated secret key its
     comment asks for in place of `change-me`."""
-    env: dict[str, str] = {}
-    for line in (ROOT / ".env.example").read_text().splitlines():
-        match = re.fullmatch(r"([A-Z][A-Z0-9_]*)=(.*)", line.strip())
-        if match:
-            env[match[1]] = match[2]
+    env = compose_dotenv((ROOT / ".env.example").read_text())
     env["SECRET_KEY"] = secrets.token_urlsafe(50)
     return env
 
