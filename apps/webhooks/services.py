@@ -39,9 +39,11 @@ from apps.webhooks.crypto import InvalidToken, secret_open, secret_seal
 from apps.webhooks.models import RETENTION_DAYS, Webhook, WebhookDelivery
 from apps.webhooks.payloads import (
     FAILED_STATES,
+    GITHUB_FORM_ENCODED,
     PENDING_STATES,
     SUCCEEDED_STATES,
     PayloadError,
+    github_form_encoded,
     parse_github_deployment_status,
     parse_json_object,
     parse_pagerduty_event,
@@ -280,6 +282,10 @@ def delivery_receive(
     )
     data: dict[str, Any] = {}
     try:
+        if webhook.kind == Webhook.Kind.GITHUB and github_form_encoded(
+            body, headers.get("Content-Type", "")
+        ):
+            raise PayloadError(GITHUB_FORM_ENCODED)
         data = parse_json_object(body)
         for attempt in range(1, ATTEMPTS + 1):
             try:
