@@ -25,6 +25,18 @@ class Incident(SourcedRecord):
     severity = models.CharField(max_length=4, choices=Severity.choices, default=Severity.SEV3)
     service = models.CharField(max_length=120, blank=True)
     started_at = models.DateTimeField(help_text="When the impact began.")
+    # A sender told execdash of the resolution only (a PagerDuty `incident.resolved` without
+    # `created_at`, its trigger never received): `started_at` then holds the earliest moment
+    # known, not the start, and the incident is left out of the recovery times until an event
+    # or a person gives the real start.
+    start_unknown = models.BooleanField(
+        default=False,
+        db_default=False,  # rows written outside the ORM (a bulk COPY) are whole by default
+        help_text=(
+            "The start was not reported: started at is the first moment known, and the "
+            "incident is left out of time to restore."
+        ),
+    )
     detected_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True, help_text="Empty while open.")
     cause = models.CharField(max_length=16, choices=Cause.choices, default=Cause.UNKNOWN)
