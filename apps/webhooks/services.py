@@ -5,7 +5,8 @@ incident is written through the releases/incidents services together with the de
 log row, in one transaction: the services mark the affected weeks dirty and schedule the
 recompute on commit, as every other write does. Redeliveries change nothing: an event id
 already accepted for this webhook is acknowledged and skipped, and the writes themselves
-are upserts keyed by the provider's id (`external_id`).
+are upserts keyed by the provider's id namespaced by the webhook (`external_id`,
+`Webhook.record_key`): two senders' ids never name the same record.
 """
 
 from __future__ import annotations
@@ -397,10 +398,10 @@ def _receive_github(
         release_status = Release.Status.FAILED
     else:
         return _ignored(f"State '{status.state}' is not used: acknowledged.", **info)
+    # Keyed per webhook: another sender's deployment of the same id is another release.
+    key = webhook.record_key(status.deployment_id)
     # Found once and locked: it decides whether this status stands, then it is written over.
-    existing = release_locked(
-        team=webhook.team, source=Source.WEBHOOK, external_id=status.deployment_id
-    )
+    existing = release_locked(team=webhook.team, source=Source.WEBHOOK, external_id=key)
     if existing is not None and existing.deployed_at > status.deployed_at:
         # Statuses may arrive out of order: the one created last describes the deployment.
         return _ignored(
@@ -425,7 +426,7 @@ def _receive_github(
         existing=existing,
         team=webhook.team,
         source=Source.WEBHOOK,
-        external_id=status.deployment_id,
+        external_id=key,
         **fields,
     )
     release = stored.record
@@ -464,7 +465,9 @@ def _receive_pagerduty(
         return _start_from_other_event(webhook=webhook, event=event, info=info)
     pd = parse_pagerduty_incident(event)
     severity = webhook.severity_low if pd.urgency == "low" else webhook.severity_high
-    existing = incident_locked(team=webhook.team, source=Source.WEBHOOK, external_id=pd.incident_id)
+    existing = incident_locked(
+        team=webhook.team, source=Source.WEBHOOK, external_id=webhook.record_key(pd.incident_id)
+    )
     start = _known_start(event, pd)
     describe: dict[str, Any] = {
         "title": pd.title,
@@ -484,7 +487,7 @@ def _receive_pagerduty(
             existing=existing,
             team=webhook.team,
             source=Source.WEBHOOK,
-            external_id=pd.incident_id,
+            external_id=webhook.record_key(pd.incident_id),
             **describe,
             **extra,
         )
@@ -568,7 +571,9 @@ def _start_from_other_event(
         return ignored
     if pd.created_at is None:
         return ignored
-    existing = incident_locked(team=webhook.team, source=Source.WEBHOOK, external_id=pd.incident_id)
+    existing = incident_locked(
+        team=webhook.team, source=Source.WEBHOOK, external_id=webhook.record_key(pd.incident_id)
+    )
     if existing is None or not existing.start_unknown:
         return ignored
     incident = incident_update(incident=existing, started_at=pd.created_at, start_unknown=False)

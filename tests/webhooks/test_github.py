@@ -32,7 +32,8 @@ def test_a_successful_deployment_becomes_a_succeeded_release(api, github, team) 
     assert release.deployed_at == dt.datetime(2026, 1, 14, 10, 5, tzinfo=dt.UTC)
     assert release.deployed_by == "mia"
     assert release.source == Source.WEBHOOK
-    assert release.external_id == "880011"
+    # The deployment id, namespaced by the webhook that sent it.
+    assert release.external_id == f"webhook-{webhook.pk}:880011"
     assert DirtyBucket.objects.filter(team=team).exists()
     delivery = WebhookDelivery.objects.get()
     assert delivery.outcome == "accepted"
@@ -371,4 +372,4 @@ def test_deliveries_past_the_webhook_rate_limit_get_a_429(api, github, settings)
     refused = post_github(api, webhook, secret, deployment(deployment_id=7002))
     assert refused.status_code == 429
     assert 1 <= int(refused["Retry-After"]) <= 60
-    assert not Release.objects.filter(external_id="7002").exists()
+    assert not Release.objects.filter(external_id=webhook.record_key("7002")).exists()
