@@ -421,9 +421,11 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_step": 0.2,
     "interval_max": 0.2,
 }
-# How often beat's sweep processes dirty buckets left by a lost message or a dead worker,
-# and the worker writes the heartbeat /health/ready reads.
+# How often beat's sweep processes dirty buckets left by a lost message or a dead worker.
 EXECDASH_SWEEP_SECONDS = float(env("EXECDASH_SWEEP_SECONDS", "60"))
+# How often the worker and beat each write their heartbeat (read by /health/ready, which
+# reports one down once its heartbeat is 4 intervals old).
+EXECDASH_HEARTBEAT_SECONDS = float(env("EXECDASH_HEARTBEAT_SECONDS", "30"))
 CELERY_TIMEZONE = EXECDASH_TIME_ZONE
 # Debounce: how long the worker waits after a write before recomputing, so a burst of
 # writes becomes one recompute of the buckets it touched.

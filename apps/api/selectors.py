@@ -12,12 +12,15 @@ from apps.core.timezones import window_bounds
 from apps.incidents.models import Incident
 from apps.releases.models import Release, Source
 from apps.teams.models import Team
+from apps.webhooks.models import Webhook
 
 
-def _by_ref(qs: QuerySet[Any], ref: int | str) -> Any:
+def _by_ref(qs: QuerySet[Any], ref: int | str, *, team: Team) -> Any:
     """A row of `qs` by numeric id (an int) or external_id (text; digits fall back to id).
 
-    The same external_id may exist under several sources; the API's own wins.
+    The same external_id may exist under several sources; the API's own wins. A row a
+    webhook wrote is found by the provider's id too (a PagerDuty incident id, a GitHub
+    deployment id), as it was before webhook records were keyed per webhook.
     """
     if isinstance(ref, int):
         return qs.filter(pk=ref).first()
@@ -36,17 +39,22 @@ def _by_ref(qs: QuerySet[Any], ref: int | str) -> Any:
         )
         .first()
     )
+    if row is None:
+        keys = [w.record_key(ref) for w in Webhook.objects.filter(team=team).only("pk")]
+        if keys:
+            # Two webhooks of the team may have sent the id: the latest row wins.
+            row = qs.filter(source=Source.WEBHOOK, external_id__in=keys).order_by("-id").first()
     if row is None and ref.isdigit():
         row = qs.filter(pk=int(ref)).first()
     return row
 
 
 def incident_by_ref(*, team: Team, ref: int | str) -> Incident | None:
-    return _by_ref(Incident.objects.filter(team=team), ref)
+    return _by_ref(Incident.objects.filter(team=team), ref, team=team)
 
 
 def release_by_ref(*, team: Team, ref: int | str) -> Release | None:
-    return _by_ref(Release.objects.filter(team=team), ref)
+    return _by_ref(Release.objects.filter(team=team), ref, team=team)
 
 
 def _window_filter(

@@ -26,7 +26,9 @@ class Source(models.TextChoices):
 
 class SourcedRecord(models.Model):
     """A row of a team that may come from a form, the API or a webhook. The concrete model
-    has a `team`; (team, source, external_id) is unique.
+    has a `team`; (team, source, external_id) is unique. A webhook's rows carry the
+    provider's id namespaced by the webhook (apps.webhooks.models.record_key), so the key
+    names one sender's record.
     """
 
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.FORM)

@@ -15,7 +15,7 @@ from django.views.decorators.csrf import requires_csrf_token
 from django.views.decorators.http import require_GET
 
 from apps.core.cache import ExecdashRedisCache
-from execdash.celery import HEARTBEAT_KEY
+from execdash.celery import BEAT_HEARTBEAT_KEY, HEARTBEAT_KEY
 
 
 @login_not_required
@@ -40,23 +40,44 @@ def health_live(request: HttpRequest) -> JsonResponse:
 @require_GET
 def health_ready(request: HttpRequest) -> JsonResponse:
     """Whether this instance can do its work: the database, Redis when configured, and a
-    worker heartbeat younger than HEARTBEAT_MAX_AGE seconds (when tasks run in-process,
-    without REDIS_URL, there is no worker to check). Each check is reported by name; 503
-    when one fails."""
+    worker heartbeat younger than heartbeat_max_age() (when tasks run in-process, without
+    REDIS_URL, there is no worker to check). Beat is reported too, by its own heartbeat,
+    but does not make the instance unready: without it the pages, the API and the
+    recomputes after each write still work; only the sweep, the nightly re-check and the
+    reminders wait for it. Each check is reported by name (`checks`, and in one line each,
+    `summary`); 503 when a check that readiness needs is down."""
     checks = {
         "database": _check_database(),
         "redis": _check_redis(),
         "worker": _check_worker(),
+        "beat": _check_beat(),
     }
-    ready = all(check["status"] != "down" for check in checks.values())
+    ready = all(checks[name]["status"] != "down" for name in READY_NEEDS)
     return JsonResponse(
-        {"status": "ok" if ready else "unavailable", "checks": checks},
+        {
+            "status": "ok" if ready else "unavailable",
+            "summary": {name: _summary(check) for name, check in checks.items()},
+            "checks": checks,
+        },
         status=200 if ready else 503,
     )
 
 
-HEARTBEAT_MAX_AGE = 120.0
+# The checks whose failure makes the instance unready; the others are reported only.
+READY_NEEDS = ("database", "redis", "worker")
+# A heartbeat is written every EXECDASH_HEARTBEAT_SECONDS: missing four in a row is down.
+HEARTBEAT_MISSED = 4
 Check = dict[str, Any]
+
+
+def heartbeat_max_age() -> float:
+    return HEARTBEAT_MISSED * float(settings.EXECDASH_HEARTBEAT_SECONDS)
+
+
+def _summary(check: Check) -> str:
+    """ "ok", or the status and what is wrong: "down: last worker heartbeat 95 s ago"."""
+    detail = check.get("detail")
+    return f"{check['status']}: {detail}" if detail else str(check["status"])
 
 
 def _check_database() -> Check:
@@ -84,13 +105,27 @@ def _check_redis() -> Check:
 
 def _check_worker() -> Check:
     if settings.CELERY_TASK_ALWAYS_EAGER:
-        return {"status": "not applicable", "detail": "tasks run in the web process"}
-    beat = cache.get(HEARTBEAT_KEY)
-    if beat is None:
-        return {"status": "down", "detail": "no worker heartbeat"}
-    age = max(0.0, time.time() - float(beat))
-    if age > HEARTBEAT_MAX_AGE:
-        return {"status": "down", "detail": f"last worker heartbeat {age:.0f} s ago"}
+        return {"status": "not applicable", "detail": "in-process: tasks run in the web process"}
+    return _check_heartbeat(HEARTBEAT_KEY, "worker")
+
+
+def _check_beat() -> Check:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return {
+            "status": "not applicable",
+            "detail": "in-process: no beat (run send_focus_reminders from cron)",
+        }
+    return _check_heartbeat(BEAT_HEARTBEAT_KEY, "beat")
+
+
+def _check_heartbeat(key: str, name: str) -> Check:
+    """The heartbeat `name` writes under `key` (execdash.celery), and how old it is."""
+    written = cache.get(key)
+    if written is None:
+        return {"status": "down", "detail": f"no {name} heartbeat"}
+    age = max(0.0, time.time() - float(written))
+    if age > heartbeat_max_age():
+        return {"status": "down", "detail": f"last {name} heartbeat {age:.0f} s ago"}
     return {"status": "ok", "heartbeat_age_s": round(age, 1)}
 
 

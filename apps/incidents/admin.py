@@ -36,6 +36,7 @@ class IncidentAdmin(admin.ModelAdmin):
     list_filter = [
         "severity",
         ("resolved_at", admin.EmptyFieldListFilter),
+        "start_unknown",
         "cause",
         "team",
         "service",

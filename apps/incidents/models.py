@@ -28,6 +28,18 @@ class Incident(SourcedRecord):
     started_at = models.DateTimeField(
         help_text="When the impact began.", validators=[bounds.validate_instant]
     )
+    # A sender told execdash of the resolution only (a PagerDuty `incident.resolved` without
+    # `created_at`, its trigger never received): `started_at` then holds the earliest moment
+    # known, not the start, and the incident is left out of the recovery times until an event
+    # or a person gives the real start.
+    start_unknown = models.BooleanField(
+        default=False,
+        db_default=False,  # rows written outside the ORM (a bulk COPY) are whole by default
+        help_text=(
+            "The start was not reported: started at is the first moment known, and the "
+            "incident is left out of time to restore."
+        ),
+    )
     detected_at = models.DateTimeField(null=True, blank=True, validators=[bounds.validate_instant])
     resolved_at = models.DateTimeField(
         null=True, blank=True, help_text="Empty while open.", validators=[bounds.validate_instant]

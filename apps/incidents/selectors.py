@@ -7,7 +7,17 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import Count, DurationField, ExpressionWrapper, F, QuerySet, Subquery
+from django.db.models import (
+    Case,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 
 from apps.core.records import filter_given
 from apps.core.timezones import org_tz, window_bounds
@@ -26,14 +36,19 @@ def incident_list(
     service: str | None = None,
 ) -> QuerySet[Incident]:
     """The team's incidents, newest first, each with `time_to_restore` (a timedelta, None
-    while open). `status` is "open" or "resolved".
+    while open or when the start is unknown). `status` is "open" or "resolved".
     """
     qs = (
         Incident.objects.filter(team=team)
         .select_related("team", "caused_by")
         .annotate(
-            time_to_restore=ExpressionWrapper(
-                F("resolved_at") - F("started_at"), output_field=DurationField()
+            time_to_restore=Case(
+                # From a stand-in start it would be a made-up number: none.
+                When(start_unknown=True, then=Value(None, output_field=DurationField())),
+                default=ExpressionWrapper(
+                    F("resolved_at") - F("started_at"), output_field=DurationField()
+                ),
+                output_field=DurationField(),
             )
         )
     )
@@ -95,7 +110,15 @@ class TimelineStep:
 
 
 def incident_timeline(incident: Incident) -> list[TimelineStep]:
-    """Started → detected → resolved, with the time between each step."""
+    """Started → detected → resolved, with the time between each step. With the start
+    unknown, the first step is the first moment known and no time is counted from it."""
+    if incident.start_unknown:
+        steps = [TimelineStep("First known (the start is unknown)", incident.started_at, None)]
+        if incident.resolved_at is not None:
+            steps.append(TimelineStep("Resolved", incident.resolved_at, None))
+        else:
+            steps.append(TimelineStep("Not resolved yet", None, None))
+        return steps
     steps = [TimelineStep("Impact began", incident.started_at, None)]
     if incident.detected_at is not None:
         steps.append(
@@ -133,20 +156,64 @@ DETECTED_AFTER_RESOLVED = (
 )
 
 
+START_UNKNOWN = (
+    "Its start is unknown (its sender reported a later event, never the start): it is left "
+    "out of time to restore and failed deployment recovery time until the start is known. "
+    "“Impact began” shows the first moment known."
+)
+
+
 def incident_imperfections(
-    *, detected_at: dt.datetime | None, resolved_at: dt.datetime | None
+    *,
+    detected_at: dt.datetime | None,
+    resolved_at: dt.datetime | None,
+    start_unknown: bool = False,
 ) -> list[RecordWarning]:
     """The flags of an incident that is stored but imperfect (see apps.core.validation)."""
+    flags = []
+    if start_unknown:
+        flags.append(RecordWarning("started_at", START_UNKNOWN))
     if detected_at is not None and resolved_at is not None and detected_at > resolved_at:
-        return [RecordWarning("detected_at", DETECTED_AFTER_RESOLVED)]
-    return []
+        flags.append(RecordWarning("detected_at", DETECTED_AFTER_RESOLVED))
+    return flags
 
 
 def incident_warnings(incident: Incident) -> list[RecordWarning]:
     """The flags of a stored incident, read from its row."""
     return incident_imperfections(
-        detected_at=incident.detected_at, resolved_at=incident.resolved_at
+        detected_at=incident.detected_at,
+        resolved_at=incident.resolved_at,
+        start_unknown=incident.start_unknown,
     )
+
+
+@dataclass(frozen=True)
+class DataGaps:
+    """What a team's numbers for a range leave out for want of data: the incidents whose
+    start is unknown (the first `limit`, oldest first, and how many there are)."""
+
+    start_unknown: list[Incident]
+    start_unknown_count: int
+
+    def __bool__(self) -> bool:
+        return self.start_unknown_count > 0
+
+
+def data_gaps(*, team: Team, start: dt.date, end: dt.date, limit: int = 10) -> DataGaps:
+    """The team's incidents in `[start, end)` (local dates, by their first moment known)
+    left out of time to restore because their start is unknown. One query while there are
+    fewer than `limit`, which is the usual case (none)."""
+    since, until = window_bounds(start, end, org_tz())
+    qs = Incident.objects.filter(
+        team=team, started_at__gte=since, started_at__lt=until, start_unknown=True
+    )
+    shown = list(
+        qs.only("id", "title", "service", "started_at", "resolved_at", "team_id").order_by(
+            "started_at", "id"
+        )[: limit + 1]
+    )
+    count = len(shown) if len(shown) <= limit else qs.count()
+    return DataGaps(shown[:limit], count)
 
 
 # --- reads for the dashboard ---------------------------------------------------------------

@@ -27,6 +27,7 @@ INCIDENT_FIELDS = (
     "severity",
     "service",
     "started_at",
+    "start_unknown",
     "detected_at",
     "resolved_at",
     "cause",
@@ -64,7 +65,11 @@ def incident_validate(*, team: Team, data: dict[str, Any]) -> list[RecordWarning
             elif resolved_at > now + FUTURE_TOLERANCE:
                 found.refuse("resolved_at", "It cannot be resolved in the future.")
     if found.ok("started_at", "detected_at", "resolved_at"):
-        for flag in incident_imperfections(detected_at=detected_at, resolved_at=resolved_at):
+        for flag in incident_imperfections(
+            detected_at=detected_at,
+            resolved_at=resolved_at,
+            start_unknown=bool(data.get("start_unknown")),
+        ):
             found.flag(flag.field, flag.message)
     severity = data.get("severity")
     if severity is not None and severity not in Incident.Severity.values:
@@ -119,6 +124,13 @@ def incident_create(
 
 @transaction.atomic
 def incident_update(*, incident: Incident, **fields: Any) -> Incident:
+    if (
+        incident.start_unknown
+        and "start_unknown" not in fields
+        and fields.get("started_at", incident.started_at) != incident.started_at
+    ):
+        # A start given (by an event or a person) is the start: the incident counts again.
+        fields["start_unknown"] = False
     merged = merged_fields(incident, INCIDENT_FIELDS, fields)
     if "caused_by" in fields and "cause" not in fields:
         merged["cause"] = (
@@ -143,12 +155,18 @@ def incident_update(*, incident: Incident, **fields: Any) -> Incident:
 
 @transaction.atomic
 def incident_resolve(
-    *, incident: Incident, resolved_at: dt.datetime | None = None, resolved_by: str = ""
+    *,
+    incident: Incident,
+    resolved_at: dt.datetime | None = None,
+    resolved_by: str = "",
+    **fields: Any,
 ) -> Incident:
+    """Resolve it (now, unless given), with any other `fields` changed at the same time."""
     return incident_update(
         incident=incident,
         resolved_at=resolved_at or timezone.now(),
         resolved_by=resolved_by or incident.resolved_by,
+        **fields,
     )
 
 

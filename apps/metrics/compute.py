@@ -329,7 +329,7 @@ def incident_aggregates(
     samples: bool = False,
 ) -> dict[Key, IncidentPart]:
     """Incidents started and their time to restore (with `samples`, the sorted values too),
-    per group.
+    per group. Incidents whose start is unknown are counted, but give no time to restore.
 
     With `with_open` (a window, not weekly groups), the same query also counts the incidents
     open at the end of the scan: started before it and not resolved before it. It then reads
@@ -350,7 +350,9 @@ def incident_aggregates(
                 qs = qs.filter(in_window | still_open)
         else:
             qs = _filtered(Incident.objects.all(), s, column="started_at")
-        resolved = Q(resolved_at__isnull=False)
+        # A sample needs both ends: an incident whose start is unknown (only its resolution
+        # was reported) counts as an incident but gives no time to restore.
+        resolved = Q(resolved_at__isnull=False, start_unknown=False)
         ttr = Case(
             When(
                 resolved & in_window if in_window is not None else resolved,
@@ -381,15 +383,19 @@ def recovery_aggregates(
 ) -> dict[Key, RecoveryPart]:
     """Failed deployment recovery time per group: `resolved_at` of a resolved incident that
     names its causing release, minus that release's `deployed_at` (with `samples`, the
-    sorted values too).
+    sorted values too); incidents whose start is unknown are left out.
 
     Its own query, joining only the incidents that name a release: joining every incident
     would make PostgreSQL hash the unlinked ones together under a NULL key.
     """
 
     def make(s: Scan) -> tuple[QuerySet[Any], dict[str, Any]]:
+        # An incident whose start is unknown has no known window (it belongs to the one it
+        # started in): left out, as it is of time to restore.
         qs = _filtered(
-            Incident.objects.filter(caused_by__isnull=False, resolved_at__isnull=False),
+            Incident.objects.filter(
+                caused_by__isnull=False, resolved_at__isnull=False, start_unknown=False
+            ),
             s,
             column="started_at",
         )

@@ -11,6 +11,16 @@ from apps.incidents.models import Incident
 RETENTION_DAYS = 30
 
 
+def record_key(webhook_id: int, provider_id: str) -> str:
+    """The `external_id` of a release or incident a webhook writes: the provider's id
+    (a GitHub deployment id, a PagerDuty incident id) namespaced by the webhook. Ids are
+    unique per sender, not across senders: github.com and a GitHub Enterprise Server both
+    have a deployment 2, and each names its own release.
+
+    The same spelling is frozen in migration 0002, which moved the rows written before."""
+    return f"webhook-{webhook_id}:{provider_id}"
+
+
 def new_public_id() -> str:
     """The unguessable part of the receiver's URL (letters, digits, - and _)."""
     return secrets.token_urlsafe(18)
@@ -68,6 +78,10 @@ class Webhook(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("webhooks:detail", kwargs={"pk": self.pk})
+
+    def record_key(self, provider_id: str) -> str:
+        """The `external_id` of the record this webhook writes for the provider's id."""
+        return record_key(self.pk, provider_id)
 
     @property
     def receiver_path(self) -> str:

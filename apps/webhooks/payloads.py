@@ -21,6 +21,22 @@ class PayloadError(ValueError):
     """The body cannot be read; the message says why (shown to the sender)."""
 
 
+FORM_ENCODED = "application/x-www-form-urlencoded"
+GITHUB_FORM_ENCODED = (
+    "The body is form-encoded (`payload=…`), GitHub's default content type: in the "
+    "repository's Settings → Webhooks → Edit, set Content type to application/json, then "
+    "redeliver."
+)
+
+
+def github_form_encoded(body: bytes, content_type: str) -> bool:
+    """A delivery sent with GitHub's default content type, `application/x-www-form-urlencoded`:
+    the JSON is the `payload` field of a form. Told apart from a malformed JSON body so the
+    admin learns which setting to change (execdash reads the JSON content type only)."""
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == FORM_ENCODED or body.lstrip()[:8] == b"payload="
+
+
 def parse_json_object(body: bytes) -> dict[str, Any]:
     try:
         data = json.loads(body.decode("utf-8"))

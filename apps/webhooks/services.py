@@ -5,7 +5,8 @@ incident is written through the releases/incidents services together with the de
 log row, in one transaction: the services mark the affected weeks dirty and schedule the
 recompute on commit, as every other write does. Redeliveries change nothing: an event id
 already accepted for this webhook is acknowledged and skipped, and the writes themselves
-are upserts keyed by the provider's id (`external_id`).
+are upserts keyed by the provider's id namespaced by the webhook (`external_id`,
+`Webhook.record_key`): two senders' ids never name the same record.
 """
 
 from __future__ import annotations
@@ -39,9 +40,13 @@ from apps.webhooks.crypto import InvalidToken, secret_open, secret_seal
 from apps.webhooks.models import RETENTION_DAYS, Webhook, WebhookDelivery
 from apps.webhooks.payloads import (
     FAILED_STATES,
+    GITHUB_FORM_ENCODED,
     PENDING_STATES,
     SUCCEEDED_STATES,
+    PagerdutyEvent,
+    PagerdutyIncident,
     PayloadError,
+    github_form_encoded,
     parse_github_deployment_status,
     parse_json_object,
     parse_pagerduty_event,
@@ -280,6 +285,10 @@ def delivery_receive(
     )
     data: dict[str, Any] = {}
     try:
+        if webhook.kind == Webhook.Kind.GITHUB and github_form_encoded(
+            body, headers.get("Content-Type", "")
+        ):
+            raise PayloadError(GITHUB_FORM_ENCODED)
         data = parse_json_object(body)
         for attempt in range(1, ATTEMPTS + 1):
             try:
@@ -389,10 +398,10 @@ def _receive_github(
         release_status = Release.Status.FAILED
     else:
         return _ignored(f"State '{status.state}' is not used: acknowledged.", **info)
+    # Keyed per webhook: another sender's deployment of the same id is another release.
+    key = webhook.record_key(status.deployment_id)
     # Found once and locked: it decides whether this status stands, then it is written over.
-    existing = release_locked(
-        team=webhook.team, source=Source.WEBHOOK, external_id=status.deployment_id
-    )
+    existing = release_locked(team=webhook.team, source=Source.WEBHOOK, external_id=key)
     if existing is not None and existing.deployed_at > status.deployed_at:
         # Statuses may arrive out of order: the one created last describes the deployment.
         return _ignored(
@@ -417,7 +426,7 @@ def _receive_github(
         existing=existing,
         team=webhook.team,
         source=Source.WEBHOOK,
-        external_id=status.deployment_id,
+        external_id=key,
         **fields,
     )
     release = stored.record
@@ -437,6 +446,14 @@ def _receive_github(
 PAGERDUTY_USED = ("incident.triggered", "incident.resolved", "incident.reopened")
 
 
+def _known_start(event: PagerdutyEvent, pd: PagerdutyIncident) -> dt.datetime | None:
+    """When the incident began, if this event says: its `created_at`, or the moment of its
+    trigger. A resolution or reopening without `created_at` does not say."""
+    if pd.created_at is not None:
+        return pd.created_at
+    return event.occurred_at if event.event_type == "incident.triggered" else None
+
+
 def _receive_pagerduty(
     *, webhook: Webhook, data: dict[str, Any], headers: Mapping[str, str]
 ) -> DeliveryResult:
@@ -445,28 +462,39 @@ def _receive_pagerduty(
     if _already_accepted(webhook, event.event_id):
         return _ignored("Already received: a redelivery changes nothing.", **info)
     if event.event_type not in PAGERDUTY_USED:
-        return _ignored(f"'{event.event_type}' events are not used: acknowledged.", **info)
+        return _start_from_other_event(webhook=webhook, event=event, info=info)
     pd = parse_pagerduty_incident(event)
     severity = webhook.severity_low if pd.urgency == "low" else webhook.severity_high
-    existing = incident_locked(team=webhook.team, source=Source.WEBHOOK, external_id=pd.incident_id)
+    existing = incident_locked(
+        team=webhook.team, source=Source.WEBHOOK, external_id=webhook.record_key(pd.incident_id)
+    )
+    start = _known_start(event, pd)
     describe: dict[str, Any] = {
         "title": pd.title,
         "service": pd.service,
         "severity": severity,
-        "started_at": pd.created_at or event.occurred_at,
+        # Without a known start, the first moment known stands in, flagged (start_unknown).
+        "started_at": start or event.occurred_at,
+        "start_unknown": start is None,
     }
+    # An incident recorded from its resolution alone learns its start from the first event
+    # that tells it; one whose start is known keeps it (a late trigger may only move it back).
+    learned = bool(existing is not None and existing.start_unknown and start is not None)
+    start_fields: dict[str, Any] = {"started_at": start, "start_unknown": False} if learned else {}
 
     def ingest(**extra: Any) -> Ingested[Incident]:
         return incident_ingest(
             existing=existing,
             team=webhook.team,
             source=Source.WEBHOOK,
-            external_id=pd.incident_id,
+            external_id=webhook.record_key(pd.incident_id),
             **describe,
             **extra,
         )
 
     def done(reason: str, incident: Incident, *, created: bool = False) -> DeliveryResult:
+        if learned:
+            reason += " Its start, unknown until now, is set from this event."
         return _accepted(
             reason,
             kind="incident",
@@ -476,9 +504,15 @@ def _receive_pagerduty(
             **info,
         )
 
-    ignored: dict[str, Any] = {"record_kind": "incident", **info}
+    def unchanged(reason: str, incident: Incident) -> DeliveryResult:
+        """Nothing to do for the event itself; the start it told may still have been news."""
+        if learned:
+            incident = incident_update(incident=incident, **start_fields)
+            return done(f"Updated incident “{incident.title}”: {reason.lower()}", incident)
+        return _ignored(reason, record_kind="incident", record_id=incident.pk, **info)
+
     if event.event_type == "incident.triggered":
-        if existing is not None:
+        if existing is not None and not learned:
             # Resolved (or reopened) before the trigger arrived: describe it, keep its state.
             describe["started_at"] = min(describe["started_at"], existing.started_at)
         stored = ingest()
@@ -491,6 +525,7 @@ def _receive_pagerduty(
     if event.event_type == "incident.resolved":
         if existing is None:
             stored = ingest(resolved_at=event.occurred_at, resolved_by=event.agent)
+            # Without `created_at`, flagged: its start unknown (the warnings say so).
             return done(
                 f"Recorded incident “{stored.record.title}”, resolved (its trigger had not "
                 "arrived yet).",
@@ -498,9 +533,12 @@ def _receive_pagerduty(
                 created=stored.created,
             )
         if existing.resolved_at == event.occurred_at:
-            return _ignored("Already resolved at that time.", record_id=existing.pk, **ignored)
+            return unchanged("Already resolved at that time.", existing)
         incident = incident_resolve(
-            incident=existing, resolved_at=event.occurred_at, resolved_by=event.agent
+            incident=existing,
+            resolved_at=event.occurred_at,
+            resolved_by=event.agent,
+            **start_fields,
         )
         return done(f"Resolved incident “{incident.title}”.", incident)
     # incident.reopened
@@ -512,12 +550,39 @@ def _receive_pagerduty(
             created=stored.created,
         )
     if existing.resolved_at is None:
-        return _ignored("Already open.", record_id=existing.pk, **ignored)
+        return unchanged("Already open.", existing)
     if existing.resolved_at > event.occurred_at:
-        return _ignored(
-            "It was resolved again after this reopening: it stays resolved.",
-            record_id=existing.pk,
-            **ignored,
-        )
-    incident = incident_update(incident=existing, resolved_at=None)
+        return unchanged("It was resolved again after this reopening: it stays resolved.", existing)
+    incident = incident_update(incident=existing, resolved_at=None, **start_fields)
     return done(f"Reopened incident “{incident.title}”.", incident)
+
+
+def _start_from_other_event(
+    *, webhook: Webhook, event: PagerdutyEvent, info: dict[str, Any]
+) -> DeliveryResult:
+    """An event type that changes nothing (`incident.acknowledged`, …), except that it may
+    carry the start of an incident recorded from its resolution alone: then it sets it."""
+    ignored = _ignored(f"'{event.event_type}' events are not used: acknowledged.", **info)
+    if event.resource_type not in ("", "incident"):
+        return ignored
+    try:
+        pd = parse_pagerduty_incident(event)
+    except PayloadError:
+        return ignored
+    if pd.created_at is None:
+        return ignored
+    existing = incident_locked(
+        team=webhook.team, source=Source.WEBHOOK, external_id=webhook.record_key(pd.incident_id)
+    )
+    if existing is None or not existing.start_unknown:
+        return ignored
+    incident = incident_update(incident=existing, started_at=pd.created_at, start_unknown=False)
+    return _accepted(
+        f"Set the start of incident “{incident.title}”, unknown until now, from its "
+        f"'{event.event_type}' event.",
+        kind="incident",
+        record=incident,
+        created=False,
+        warnings=incident_warnings(incident),
+        **info,
+    )

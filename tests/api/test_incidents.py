@@ -134,6 +134,20 @@ def test_external_id_of_the_api_wins_over_another_source(team_api, team) -> None
     assert body["caused_by_release"]["id"] == mine.id
 
 
+def test_a_webhooks_release_is_named_by_its_deployment_id(team_api, team) -> None:
+    # Webhook records are keyed per webhook (`webhook-<id>:<deployment id>`); callers still
+    # name them by the provider's id, and the key itself works too.
+    from apps.webhooks.services import webhook_create
+
+    webhook, _secret = webhook_create(team=team, kind="github")
+    release = ReleaseFactory(
+        team=team, deployed_at=_at(7), source="webhook", external_id=webhook.record_key("4711")
+    )
+    for ref in ("4711", webhook.record_key("4711")):
+        body = team_api.post("/incidents", _incident(caused_by_release=ref)).json()
+        assert body["caused_by_release"]["id"] == release.id, ref
+
+
 def test_deploy_caused_false_is_not_deploy(team_api) -> None:
     body = team_api.post("/incidents", _incident(deploy_caused=False)).json()
     assert body["cause"] == "not_deploy"

@@ -18,7 +18,13 @@ from django.test.utils import override_settings
 from apps.core.cache import ExecdashRedisCache
 from apps.metrics import services
 from apps.metrics.tasks import process_dirty_buckets
-from execdash.celery import HEARTBEAT_KEY, app
+from execdash.celery import (
+    BEAT_HEARTBEAT_KEY,
+    HEARTBEAT_KEY,
+    HeartbeatScheduler,
+    WorkerHeartbeat,
+    app,
+)
 from tests.factories import MembershipFactory, TeamFactory
 from tests.faults.stack import RedisServer, free_port
 
@@ -118,8 +124,10 @@ def test_celery_publishing_is_bounded_and_tasks_survive_a_lost_worker() -> None:
     assert conf.broker_transport_options["visibility_timeout"] > conf.task_time_limit
     schedule = conf.beat_schedule
     assert schedule["sweep-dirty-buckets"]["schedule"] == settings.EXECDASH_SWEEP_SECONDS
-    assert schedule["worker-heartbeat"]["schedule"] <= 60
-    assert schedule["worker-heartbeat"]["options"]["expires"] <= 60
+    # The heartbeats come from the worker and from beat themselves, not from a beat task.
+    assert not any(entry["task"] == "execdash.heartbeat" for entry in schedule.values())
+    assert conf.beat_scheduler == "execdash.celery:HeartbeatScheduler"
+    assert WorkerHeartbeat in app.steps["consumer"]
 
 
 # --- health ------------------------------------------------------------------------------------
@@ -142,10 +150,18 @@ def test_live_does_no_io(client: Client) -> None:
 def test_ready_without_redis_needs_only_the_database(client: Client) -> None:
     response = client.get("/health/ready")
     assert response.status_code == 200, response.content
-    checks = response.json()["checks"]
+    body = response.json()
+    checks = body["checks"]
     assert checks["database"]["status"] == "ok"
     assert checks["redis"] == {"status": "not configured"}
     assert checks["worker"]["status"] == "not applicable"
+    assert checks["beat"]["status"] == "not applicable"
+    assert body["summary"] == {
+        "database": "ok",
+        "redis": "not configured",
+        "worker": "not applicable: in-process: tasks run in the web process",
+        "beat": "not applicable: in-process: no beat (run send_focus_reminders from cron)",
+    }
 
 
 @pytest.mark.django_db
@@ -165,6 +181,8 @@ def test_ready_reports_a_dead_redis_and_a_missing_worker(client: Client) -> None
     assert body["checks"]["database"]["status"] == "ok"
     assert body["checks"]["redis"]["status"] == "down"
     assert body["checks"]["worker"] == {"status": "down", "detail": "no worker heartbeat"}
+    assert body["summary"]["redis"] == "down: Redis does not answer"
+    assert body["summary"]["worker"] == "down: no worker heartbeat"
 
 
 @pytest.mark.django_db
@@ -172,13 +190,43 @@ def test_ready_reports_a_dead_redis_and_a_missing_worker(client: Client) -> None
 def test_ready_wants_a_heartbeat_younger_than_two_minutes(client: Client) -> None:
     cache = caches["default"]
     cache.set(HEARTBEAT_KEY, time.time() - 10)
+    cache.set(BEAT_HEARTBEAT_KEY, time.time() - 10)
     fresh = client.get("/health/ready")
     assert fresh.status_code == 200
     assert fresh.json()["checks"]["worker"]["status"] == "ok"
+    assert fresh.json()["checks"]["beat"]["status"] == "ok"
     cache.set(HEARTBEAT_KEY, time.time() - 180)
     stale = client.get("/health/ready")
     assert stale.status_code == 503
     assert "180 s ago" in stale.json()["checks"]["worker"]["detail"]
+    assert stale.json()["summary"]["worker"].startswith("down: last worker heartbeat 18")
+
+
+@pytest.mark.django_db
+@override_settings(CELERY_TASK_ALWAYS_EAGER=False)
+def test_beat_down_is_reported_by_name_and_the_worker_is_still_up(client: Client) -> None:
+    # The worker writes its own heartbeat: without beat it is up, and ready holds.
+    cache = caches["default"]
+    cache.set(HEARTBEAT_KEY, time.time() - 5)
+    cache.delete(BEAT_HEARTBEAT_KEY)
+    response = client.get("/health/ready")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["checks"]["worker"]["status"] == "ok"
+    assert body["checks"]["beat"] == {"status": "down", "detail": "no beat heartbeat"}
+    assert body["summary"]["beat"] == "down: no beat heartbeat"
+    cache.set(BEAT_HEARTBEAT_KEY, time.time() - 600)
+    assert client.get("/health/ready").json()["summary"]["beat"] == (
+        "down: last beat heartbeat 600 s ago"
+    )
+
+
+@pytest.mark.django_db
+@override_settings(CELERY_TASK_ALWAYS_EAGER=False, EXECDASH_HEARTBEAT_SECONDS=5)
+def test_a_heartbeat_is_down_after_four_missed_intervals(client: Client) -> None:
+    caches["default"].set(HEARTBEAT_KEY, time.time() - 25)
+    assert client.get("/health/ready").status_code == 503
 
 
 def test_the_heartbeat_task_writes_the_time() -> None:
@@ -187,6 +235,48 @@ def test_the_heartbeat_task_writes_the_time() -> None:
     caches["default"].delete(HEARTBEAT_KEY)
     heartbeat.run()
     assert abs(caches["default"].get(HEARTBEAT_KEY) - time.time()) < 5
+
+
+def test_the_worker_step_writes_the_heartbeat_on_the_workers_timer() -> None:
+    from types import SimpleNamespace
+
+    from kombu.asynchronous.timer import Timer
+
+    cache = caches["default"]
+    cache.delete(HEARTBEAT_KEY)
+    consumer = SimpleNamespace(timer=Timer())
+    step = WorkerHeartbeat(consumer)
+    step.start(consumer)
+    try:
+        assert abs(cache.get(HEARTBEAT_KEY) - time.time()) < 5  # at once
+        ((_eta, _priority, entry),) = consumer.timer.queue
+        assert entry.fun.__name__ == "heartbeat_write"  # rescheduled every interval
+        cache.delete(HEARTBEAT_KEY)
+        consumer.timer.apply_entry(entry)  # the timer fires: written again, no beat involved
+        assert abs(cache.get(HEARTBEAT_KEY) - time.time()) < 5
+    finally:
+        step.stop(consumer)
+    assert step.tref is None
+
+
+def test_a_heartbeat_the_cache_refuses_does_not_raise() -> None:
+    from execdash import celery
+
+    with mock.patch("django.core.cache.cache.set", side_effect=RuntimeError("gone")):
+        celery.heartbeat_write()  # logged, not raised
+
+
+def test_beats_scheduler_writes_beats_heartbeat(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    cache = caches["default"]
+    cache.delete(BEAT_HEARTBEAT_KEY)
+    scheduler = HeartbeatScheduler(app=app, schedule_filename=str(tmp_path / "schedule"))
+    try:
+        with mock.patch.object(scheduler, "apply_entry"):  # nothing is sent
+            interval = scheduler.tick()
+        assert abs(cache.get(BEAT_HEARTBEAT_KEY) - time.time()) < 5
+        assert interval <= settings.EXECDASH_HEARTBEAT_SECONDS
+    finally:
+        scheduler.close()
 
 
 @pytest.mark.django_db

@@ -50,3 +50,19 @@ def test_the_form_accepts_a_release_with_its_first_commit_after_deployment(
     response = member_client.post(url, data)
     assert response.status_code == 302, response.content.decode()[:2000]
     assert Incident.objects.get().caused_by == release
+
+
+def test_an_incident_whose_start_is_unknown_says_so_on_its_pages(people, member_client) -> None:
+    from tests.factories import IncidentFactory
+
+    resolved = timezone.now() - dt.timedelta(hours=3)
+    incident = IncidentFactory(
+        team=people.team, started_at=resolved, resolved_at=resolved, start_unknown=True
+    )
+    page = member_client.get(incident.get_absolute_url()).content.decode()
+    assert 'role="note"' in page
+    assert "Its start is unknown" in page
+    assert "First known (the start is unknown)" in page
+    assert "to restore since impact began" not in page  # no made-up 0 s
+    listed = member_client.get(reverse("incidents:list", args=[people.team.slug]))
+    assert "Start unknown: not counted in time to restore" in listed.content.decode()

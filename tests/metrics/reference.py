@@ -53,13 +53,13 @@ def window(
         for r in in_releases
         if r.first_commit_at is not None and r.first_commit_at < r.deployed_at
     )
-    ttr = Stats.of_micros(
-        micros(i.resolved_at, i.started_at) for i in in_incidents if i.resolved_at is not None
-    )
+    # An incident whose start is unknown is no sample of either recovery time.
+    timed = [i for i in in_incidents if i.resolved_at is not None and not i.start_unknown]
+    ttr = Stats.of_micros(micros(i.resolved_at, i.started_at) for i in timed)
     fdrt = Stats.of_micros(
         micros(i.resolved_at, by_id[i.caused_by_id].deployed_at)
-        for i in in_incidents
-        if i.resolved_at is not None and i.caused_by_id is not None
+        for i in timed
+        if i.caused_by_id is not None
     )
     open_at_end = sum(
         1

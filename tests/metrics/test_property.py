@@ -50,6 +50,8 @@ incident_st = st.fixed_dictionaries(
         "fixed_by": st.one_of(st.none(), st.integers(0, 30)),
         "resolved_by": PEOPLE,
         "service": SERVICES,
+        # Recorded from its resolution alone: no sample of the recovery times.
+        "start_unknown": st.sampled_from([False, False, False, True]),
     }
 )
 window_st = st.tuples(st.integers(0, 27), st.integers(0, 28)).map(sorted)
@@ -93,6 +95,7 @@ def load(data):
                 caused_by=cause,
                 resolved_by=d["resolved_by"],
                 service=d["service"],
+                start_unknown=d["start_unknown"],
             )
         )
         same_team = [r for r in releases if r.team_id == team.id]

@@ -9,6 +9,7 @@ import hmac
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from django.test import Client
@@ -41,6 +42,7 @@ def post_github(
     event: str = "deployment_status",
     delivery: str | None = None,
     signature: str | None = None,
+    content_type: str = "application/json",
 ) -> Any:
     body = encode(payload)
     headers = {"X-GitHub-Event": event}
@@ -49,9 +51,13 @@ def post_github(
     sig = f"sha256={hexmac(secret, body)}" if signature is None else signature
     if sig:
         headers["X-Hub-Signature-256"] = sig
-    return client.post(
-        webhook.receiver_path, body, content_type="application/json", headers=headers
-    )
+    return client.post(webhook.receiver_path, body, content_type=content_type, headers=headers)
+
+
+def form_encoded(payload: dict[str, Any]) -> bytes:
+    """The body GitHub sends with its default content type, application/x-www-form-urlencoded:
+    the JSON, urlencoded, as the form's one field `payload`."""
+    return urlencode({"payload": json.dumps(payload, separators=(",", ":"))}).encode()
 
 
 def post_pagerduty(

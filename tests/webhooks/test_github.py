@@ -12,7 +12,7 @@ from apps.metrics.models import DirtyBucket
 from apps.releases.models import Release, Source
 from apps.webhooks.models import WebhookDelivery
 from apps.webhooks.services import webhook_set_active
-from tests.webhooks.conftest import deployment, hexmac, load, post_github
+from tests.webhooks.conftest import deployment, form_encoded, hexmac, load, post_github
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +32,8 @@ def test_a_successful_deployment_becomes_a_succeeded_release(api, github, team) 
     assert release.deployed_at == dt.datetime(2026, 1, 14, 10, 5, tzinfo=dt.UTC)
     assert release.deployed_by == "mia"
     assert release.source == Source.WEBHOOK
-    assert release.external_id == "880011"
+    # The deployment id, namespaced by the webhook that sent it.
+    assert release.external_id == f"webhook-{webhook.pk}:880011"
     assert DirtyBucket.objects.filter(team=team).exists()
     delivery = WebhookDelivery.objects.get()
     assert delivery.outcome == "accepted"
@@ -257,6 +258,59 @@ def test_a_malformed_body_is_a_400_with_the_reason(api, github, body, reason) ->
     assert WebhookDelivery.objects.get().http_status == 400
 
 
+@pytest.mark.parametrize(
+    ("event", "fixture"),
+    [("deployment_status", "github_deployment_status"), ("ping", "github_ping")],
+)
+def test_a_form_encoded_delivery_says_to_choose_the_json_content_type(
+    api, github, event, fixture
+) -> None:
+    # GitHub's default content type: `payload=<urlencoded JSON>`, signed like any body.
+    webhook, secret = github
+    body = form_encoded(load(fixture))
+    assert body.startswith(b"payload=%7B%22")
+    response = post_github(
+        api,
+        webhook,
+        secret,
+        body,
+        event=event,
+        delivery="d-form",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 400, response.content
+    detail = response.json()["detail"]
+    assert "application/json" in detail
+    assert "Content type" in detail
+    assert "not valid JSON" not in detail
+    assert not Release.objects.exists()
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.outcome, delivery.http_status) == ("refused", 400)
+    assert (delivery.event_id, delivery.event_type) == ("d-form", event)
+    assert "application/json" in delivery.reason
+
+
+def test_a_form_body_is_recognised_whatever_the_content_type_header(api, github) -> None:
+    webhook, secret = github
+    body = form_encoded(load("github_deployment_status"))
+    response = post_github(api, webhook, secret, body, content_type="text/plain")
+    assert response.status_code == 400
+    assert "application/json" in response.json()["detail"]
+
+
+def test_a_form_encoded_delivery_with_a_wrong_signature_is_still_a_401(api, github) -> None:
+    webhook, _secret = github
+    body = form_encoded(load("github_deployment_status"))
+    response = post_github(
+        api,
+        webhook,
+        "another secret",
+        body,
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 401
+
+
 def test_a_missing_timestamp_offset_is_a_400(api, github) -> None:
     webhook, secret = github
     response = post_github(api, webhook, secret, deployment(created_at="2026-01-14T10:05:00"))
@@ -318,4 +372,4 @@ def test_deliveries_past_the_webhook_rate_limit_get_a_429(api, github, settings)
     refused = post_github(api, webhook, secret, deployment(deployment_id=7002))
     assert refused.status_code == 429
     assert 1 <= int(refused["Retry-After"]) <= 60
-    assert not Release.objects.filter(external_id="7002").exists()
+    assert not Release.objects.filter(external_id=webhook.record_key("7002")).exists()

@@ -32,7 +32,10 @@ def test_a_triggered_incident_is_recorded(api, pagerduty, team) -> None:
     assert incident.severity == "SEV2"  # high urgency, the default mapping
     assert incident.started_at == STARTED
     assert incident.resolved_at is None
-    assert (incident.source, incident.external_id) == (Source.WEBHOOK, "Q1ABCDEF234567")
+    assert (incident.source, incident.external_id) == (
+        Source.WEBHOOK,
+        f"webhook-{webhook.pk}:Q1ABCDEF234567",
+    )
     assert DirtyBucket.objects.filter(team=team).exists()
     delivery = WebhookDelivery.objects.get()
     assert delivery.event_id == "01DEN4H3LP0XQ8F9T1Z2R3S4V5"
@@ -58,7 +61,7 @@ def test_the_mapping_is_configurable_per_webhook(api, team) -> None:
     payload["event"]["id"] = "another"
     payload["event"]["data"].update(id="Q2", urgency="low")
     post_pagerduty(api, webhook, secret, payload)
-    assert Incident.objects.get(external_id="Q2").severity == "SEV3"
+    assert Incident.objects.get(external_id=webhook.record_key("Q2")).severity == "SEV3"
 
 
 def test_without_created_at_the_incident_starts_when_the_event_occurred(api, pagerduty) -> None:

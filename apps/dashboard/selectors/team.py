@@ -24,7 +24,7 @@ from apps.dashboard.presenters import TimelineBand, timeline_of
 from apps.focus.evaluations import focus_evaluations_of
 from apps.focus.models import FocusPeriod
 from apps.focus.selectors import current_of, team_periods
-from apps.incidents.selectors import severe_incidents_between
+from apps.incidents.selectors import DataGaps, data_gaps, severe_incidents_between
 from apps.metrics import selectors as metrics
 from apps.releases.models import FAILED_STATUSES
 from apps.releases.selectors import failed_releases_between
@@ -40,6 +40,8 @@ class TeamNumbers:
 
     window: Any
     pending: bool
+    # What the numbers leave out for want of data (incidents whose start is unknown).
+    gaps: DataGaps
 
     @property
     def computed_at(self) -> dt.datetime | None:
@@ -100,7 +102,11 @@ def team_page(
 
 def team_numbers(*, team: Team, date_range: DateRange) -> TeamNumbers:
     window = metrics.window_metrics(team=team, start=date_range.start, end=date_range.end)
-    return TeamNumbers(window=window, pending=bool(metrics.pending_recompute(team_ids=[team.id])))
+    return TeamNumbers(
+        window=window,
+        pending=bool(metrics.pending_recompute(team_ids=[team.id])),
+        gaps=data_gaps(team=team, start=date_range.start, end=date_range.end),
+    )
 
 
 def chart_markers(*, team: Team, date_range: DateRange) -> list[Marker]:

@@ -191,6 +191,7 @@ def _numbers(team: Team, date_range: DateRange, focus: FocusPeriod | None) -> di
         "pending": numbers.pending,
         "computed_at": numbers.computed_at,
         "warnings": stability_warnings(focus, numbers.window),
+        "gaps": numbers.gaps,
     }
 
 
