@@ -26,7 +26,9 @@ not make is a 403.
 **Errors** are JSON: `{"detail": "...", "errors": {"field": ["message", ...]}}`. Malformed
 JSON and timestamps without an offset are 400; invalid fields, an unknown release or
 incident, a `resolved_at` before `started_at` are 422; an existing team, or a focus period
-overlapping another, is 409. Nothing is half-saved.
+overlapping another, is 409. Nothing is half-saved. Too many requests with one token (or
+from one address without one) are 429, and a database out of reach is 503: both say in
+`Retry-After` how many seconds to wait.
 
 **CSV**: `GET /incidents`, `/releases` and `/metrics` answer CSV with `Accept: text/csv` or
 `?format=csv` (the lists: every row of the window, no paging; the metrics: one row a week).
