@@ -158,6 +158,7 @@ fuzz() {  # name token seed [schemathesis options]
 }
 
 FUZZ_ARGS=("$@")
+fuzz_since="$("$PY" -c 'import datetime; print(datetime.datetime.now(datetime.UTC).isoformat())')"
 echo "fuzz: fixed seed $SEED; random seed $RANDOM_SEED (FUZZ_RANDOM_SEED=$RANDOM_SEED replays it)"
 # The fixed seed's runs are bounded by examples, so they make the same requests each time;
 # the random one by time, so it finds what it can in its budget.
@@ -183,12 +184,51 @@ else
     failed+=("recompute_metrics over the fuzzed data failed (above; $OUT/recompute.log)")
 fi
 
+# The page of every record the fuzzer stored or changed (links alone reach only a few of
+# each kind, seldom the fuzzer's): each is requested too, whatever the crawl's limits.
+stored_pages() {
+    FUZZ_SINCE="$fuzz_since" "$PY" manage.py shell --no-imports --verbosity 0 <<'PYEOF'
+import os
+
+from django.db.models import Q
+from django.urls import NoReverseMatch, reverse
+
+from apps.focus.models import FocusPeriod
+from apps.incidents.models import Incident
+from apps.outcomes.models import Outcome
+from apps.releases.models import Release
+from apps.teams.models import Team
+
+since = os.environ["FUZZ_SINCE"]
+rows = [
+    *Team.objects.filter(created_at__gte=since),
+    *Release.objects.filter(updated_at__gte=since).select_related("team")[:400],
+    *Incident.objects.filter(updated_at__gte=since).select_related("team")[:400],
+]
+for row in rows:
+    try:
+        print(row.get_absolute_url())
+    except NoReverseMatch:
+        print(f"!{type(row).__name__} {row.pk} has no page: {row!r}")
+changed = Q(created_at__gte=since) | Q(measurements__created_at__gte=since)
+for pk in Outcome.objects.filter(changed).values_list("pk", flat=True).distinct()[:200]:
+    print(reverse("outcomes:detail", kwargs={"pk": pk}))
+for period in FocusPeriod.objects.filter(created_at__gte=since).select_related("team")[:200]:
+    print(reverse("focus:period", kwargs={"slug": period.team.slug, "pk": period.pk}))
+PYEOF
+}
+
 if [[ "$RUNS" == *,crawl,* ]]; then
     banner "crawl: every page, as the demo admin"
     crawl_started=$SECONDS
+    if ! stored_pages >"$OUT/stored-pages.txt" 2>"$OUT/stored-pages.log"; then
+        cat "$OUT/stored-pages.log"
+        failed+=("listing the pages of the records the fuzzer stored failed (above)")
+    fi
+    echo "fuzz: $(wc -l <"$OUT/stored-pages.txt") pages of records the fuzzer stored or changed"
     if ! "$PY" scripts/fuzz_site.py crawl "$base" --username "$admin_user" \
         --password "$admin_password" --max-seconds "$CRAWL_SECONDS" \
-        --visited "$OUT/crawl-urls.txt" | tee "$OUT/crawl.log"; then
+        --also "$OUT/stored-pages.txt" --visited "$OUT/crawl-urls.txt" | tee "$OUT/crawl.log"; then
         failed+=("crawl: pages that did not answer 200, above")
     fi
     echo "fuzz: crawl took $((SECONDS - crawl_started)) s"

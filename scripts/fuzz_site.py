@@ -186,14 +186,14 @@ class Crawl:
     skipped: collections.Counter[str] = field(default_factory=collections.Counter)
     queue: collections.deque[tuple[str, bool, str]] = field(default_factory=collections.deque)
 
-    def add(self, path: str, htmx: bool, found_on: str) -> None:
+    def add(self, path: str, htmx: bool, found_on: str, *, capped: bool = True) -> None:
         if (path, htmx) in self.seen:
             return
         kind = ("hx " if htmx else "") + pattern_of(path)
         cap = self.per_pattern
         if path.startswith("/admin/"):
             cap = _admin_cap(path, cap)
-        if self.per_kind[kind] >= cap:
+        if capped and self.per_kind[kind] >= cap:
             self.skipped[kind] += 1
             return
         self.seen.add((path, htmx))
@@ -262,6 +262,14 @@ def crawl(args: argparse.Namespace) -> int:
     )
     for seed in SEEDS:
         job.add(seed, False, "(start)")
+    if args.also:
+        with open(args.also, encoding="utf-8") as also:
+            for line in also:
+                line = line.strip()
+                if line.startswith("!"):  # a record whose page cannot even be named
+                    job.failures.append(line[1:])
+                elif line:
+                    job.add(line, False, "(a record the fuzzer stored)", capped=False)
     complete = job.run()
     kinds = len({k for k in job.per_kind if not k.startswith("hx ")})
     print(
@@ -412,6 +420,7 @@ def main(argv: list[str] | None = None) -> int:
     crawling.add_argument("--max-seconds", type=float, default=240)
     crawling.add_argument("--per-pattern", type=int, default=4)
     crawling.add_argument("--visited", help="Write each URL requested, with its kind, here.")
+    crawling.add_argument("--also", help="A file of paths to request too, one a line.")
     crawling.set_defaults(run=crawl)
     errors = commands.add_parser("server-errors")
     errors.add_argument("log")
