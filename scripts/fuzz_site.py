@@ -20,6 +20,7 @@ import argparse
 import collections
 import html.parser
 import http.cookiejar
+import os
 import re
 import socket
 import sys
@@ -307,6 +308,14 @@ def _team_of(path: str) -> str | None:
 # A record of the project's log format (settings.LOGGING) or a line of gunicorn's own.
 RECORD = re.compile(r"^(?:\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ |\[\d{4}-\d\d-\d\d )")
 FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+), in (?P<func>.+)$')
+PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _ours(frame: re.Match[str] | None) -> bool:
+    """A frame of the project's code (not of a library, nor of Python's own)."""
+    if frame is None:
+        return False
+    return frame["file"].startswith(PROJECT) and "-packages" not in frame["file"]
 
 
 @dataclass
@@ -340,12 +349,11 @@ def server_errors(args: argparse.Namespace) -> int:
         if not any(line.startswith("Traceback") for line in record):
             continue
         exception = _exception_line(record)
-        ours = [
-            m for line in record if (m := FRAME.match(line)) and "site-packages" not in m["file"]
-        ]
+        ours = [m for line in record if (m := FRAME.match(line)) and _ours(m)]
         place = f"{ours[-1]['file']}:{ours[-1]['line']} in {ours[-1]['func']}" if ours else "?"
         # One kind whatever the values: numbers and quoted values left out.
-        kind = re.sub(r"\d+", "N", re.sub(r'"[^"]*"', '"…"', exception))[:160]
+        kind = re.sub(r"\d+ validation errors?", "validation errors", exception)
+        kind = re.sub(r"\d+", "N", re.sub(r'"[^"]*"', '"…"', kind))[:160]
         failure = kinds.setdefault((kind, place), Failure(_compact(record)))
         failure.count += 1
         message = record[0].split(" ", 4)[-1] if RECORD.match(record[0]) else record[0]
@@ -370,8 +378,7 @@ def _compact(record: list[str]) -> str:
     lines: list[str] = []
     last = max((i for i, line in enumerate(record) if FRAME.match(line)), default=-1)
     for i, line in enumerate(record):
-        frame = FRAME.match(line)
-        if frame and "site-packages" not in frame["file"]:
+        if _ours(FRAME.match(line)):
             lines.append(line)
             if i + 1 < len(record) and not FRAME.match(record[i + 1]):
                 lines.append(record[i + 1])
