@@ -27,7 +27,8 @@ not make is a 403.
 JSON and timestamps without an offset are 400; invalid fields, an unknown release or
 incident, a `resolved_at` before `started_at` are 422; an existing team, or a focus period
 overlapping another, is 409. Nothing is half-saved, and a request that answers 5xx has
-written nothing.
+written nothing. Too many requests with one token (or from one address without one) are
+429, and a database out of reach is 503: both say in `Retry-After` how many seconds to wait.
 
 **Bounds** (README, "Bounds"): timestamps between 1970-01-01 and 2100-01-01 UTC with an
 offset within ±14:00; dates from 1970-01-01 to 2099-12-31; outcome numbers finite, of

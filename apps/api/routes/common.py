@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -13,8 +14,68 @@ from apps.api.errors import ApiError
 from apps.api.schemas import Error, WindowQuery
 from apps.core.csvfiles import csv_response
 
-READ_ERRORS = {400: Error, 401: Error, 404: Error, 422: Error}
+# Any route may answer these, whatever it does: the rate limit in front of every route
+# (apps/api/urls.py, RATE_LIMIT_API) and a database that cannot be reached or cancelled the
+# query (apps.core.views.server_error). Both say in Retry-After when to try again.
+UNAVAILABLE = {429: Error, 503: Error}
+READ_ERRORS = {400: Error, 401: Error, 404: Error, 422: Error, **UNAVAILABLE}
+# A write may also break a database rule, typically a concurrent request inserting the same
+# row first: apps.api.errors answers the IntegrityError with a 409, nothing saved.
 WRITE_ERRORS = {**READ_ERRORS, 409: Error}
+
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
+# What the document says of each error beyond its JSON body (the headers it carries).
+_ERROR_DETAILS: dict[int, dict[str, Any]] = {
+    401: {
+        "description": "Missing, unknown or revoked token.",
+        "headers": {
+            "WWW-Authenticate": {
+                "description": 'Bearer realm="execdash"',
+                "schema": {"type": "string"},
+            }
+        },
+    },
+    429: {
+        "description": "Too many requests with this token (or from this address without "
+        "one): over RATE_LIMIT_API.",
+        "headers": _RETRY_AFTER,
+    },
+    503: {
+        "description": "The database cannot be reached, or cancelled the query; nothing was "
+        "saved. Try again shortly.",
+        "headers": _RETRY_AFTER,
+    },
+}
+CSV_MEDIA_TYPE = "text/csv"
+_FORMAT_PARAMETER = {
+    "name": "format",
+    "in": "query",
+    "required": False,
+    "description": "`csv` answers CSV (text/csv; as does `Accept: text/csv`); anything else, "
+    "or nothing, JSON.",
+    "schema": {"type": "string", "examples": ["csv"]},
+}
+
+
+def answers(response: dict[int, Any], *, csv: bool = False) -> dict[str, Any]:
+    """A route decorator's `response` and `openapi_extra` (`@router.get(..., **answers(...))`):
+    the statuses `response` declares, with the headers of its errors, and with `csv` the
+    `format` parameter and the text/csv form of the 200 (the route's `wants_csv`)."""
+    details: dict[int, dict[str, Any]] = {
+        status: copy.deepcopy(_ERROR_DETAILS[status])
+        for status in response
+        if status in _ERROR_DETAILS
+    }
+    extra: dict[str, Any] = {"responses": details}
+    if csv:
+        details[200] = {"content": {CSV_MEDIA_TYPE: {"schema": {"type": "string"}}}}
+        extra["parameters"] = [copy.deepcopy(_FORMAT_PARAMETER)]
+    return {"response": response, "openapi_extra": extra}
 
 
 def check_window(filters: WindowQuery) -> None:

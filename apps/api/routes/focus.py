@@ -9,7 +9,7 @@ from ninja import Query, Router, Status
 
 from apps.api.auth import require_admin, team_for_token, token_of
 from apps.api.errors import ApiError, Conflict
-from apps.api.routes.common import paged
+from apps.api.routes.common import READ_ERRORS, UNAVAILABLE, answers, paged
 from apps.api.schemas import (
     Error,
     EvaluatedPeriod,
@@ -47,7 +47,7 @@ def evaluated(periods: Sequence[FocusPeriod]) -> list[EvaluatedPeriod]:
 
 @router.get(
     "/focus-periods",
-    response={200: FocusPeriodPage, 400: Error, 401: Error, 404: Error, 422: Error},
+    **answers({200: FocusPeriodPage, **READ_ERRORS}),
     summary="Focus periods with their status and whether the focus worked",
 )
 def list_focus_periods(request: HttpRequest, query: Query[FocusQuery]) -> dict[str, Any]:
@@ -67,7 +67,17 @@ def list_focus_periods(request: HttpRequest, query: Query[FocusQuery]) -> dict[s
 
 @router.post(
     "/focus-periods",
-    response={201: FocusPeriodOut, 400: Error, 401: Error, 403: Error, 409: Error, 422: Error},
+    **answers(
+        {
+            201: FocusPeriodOut,
+            400: Error,
+            401: Error,
+            403: Error,
+            409: Error,
+            422: Error,
+            **UNAVAILABLE,
+        }
+    ),
     summary="Declare a focus period (organization token)",
 )
 def create_focus_period(request: HttpRequest, payload: FocusPeriodIn) -> Status[EvaluatedPeriod]:

@@ -10,6 +10,7 @@ from apps.api.errors import ApiError
 from apps.api.routes.common import (
     READ_ERRORS,
     WRITE_ERRORS,
+    answers,
     row_in_team,
     upsert_answer,
     window_list,
@@ -59,7 +60,7 @@ def _cause_fields(payload: IncidentIn, team: Any, existing: Incident | None) -> 
 
 @router.post(
     "/incidents",
-    response={200: IncidentOut, 201: IncidentOut, **WRITE_ERRORS},
+    **answers({200: IncidentOut, 201: IncidentOut, **WRITE_ERRORS}),
     summary="Record an incident (idempotent by external_id)",
 )
 def post_incident(request: HttpRequest, payload: IncidentIn) -> Status[Incident]:
@@ -94,7 +95,7 @@ def post_incident(request: HttpRequest, payload: IncidentIn) -> Status[Incident]
 
 @router.get(
     "/incidents",
-    response={200: IncidentPage, **READ_ERRORS},
+    **answers({200: IncidentPage, **READ_ERRORS}, csv=True),
     summary="Incidents that started in a window, newest first",
 )
 def list_incidents(request: HttpRequest, filters: Query[WindowQuery]) -> dict[str, Any]:

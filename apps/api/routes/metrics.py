@@ -8,8 +8,8 @@ from ninja import Query, Router
 
 from apps.api.auth import team_for_token, token_of
 from apps.api.errors import ApiError
-from apps.api.routes.common import wants_csv
-from apps.api.schemas import Error, MetricsOut, MetricsQuery
+from apps.api.routes.common import READ_ERRORS, answers, wants_csv
+from apps.api.schemas import MetricsOut, MetricsQuery
 from apps.core.csvfiles import csv_response
 from apps.core.timezones import org_tz
 from apps.imports.columns import metrics_export
@@ -44,7 +44,7 @@ def metrics_window(start: dt.date | None, end: dt.date | None) -> tuple[dt.date,
 
 @router.get(
     "/metrics",
-    response={200: MetricsOut, 400: Error, 401: Error, 404: Error, 422: Error},
+    **answers({200: MetricsOut, **READ_ERRORS}, csv=True),
     summary="The metrics of a window (METRICS.md), with its weeks",
 )
 def get_metrics(request: HttpRequest, query: Query[MetricsQuery]) -> WindowMetrics:

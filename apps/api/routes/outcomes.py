@@ -7,6 +7,7 @@ from ninja import Query, Router, Schema, Status
 from apps.api.auth import require_admin, team_for_token, token_of
 from apps.api.errors import ApiError
 from apps.api.models import ApiToken
+from apps.api.routes.common import READ_ERRORS, WRITE_ERRORS, answers
 from apps.api.schemas import (
     Error,
     MeasurementIn,
@@ -37,7 +38,7 @@ def _with_measurements(qs: QuerySet[Outcome]) -> QuerySet[Outcome]:
 
 @router.post(
     "/outcomes",
-    response={201: OutcomeOut, 400: Error, 401: Error, 403: Error, 404: Error, 422: Error},
+    **answers({201: OutcomeOut, 403: Error, **WRITE_ERRORS}),
     summary="Create an outcome (a KPI the team exists to move)",
 )
 def create_outcome(request: HttpRequest, payload: OutcomeIn) -> Status[Outcome]:
@@ -75,14 +76,7 @@ def _parent(token: ApiToken, outcome_id: int) -> Outcome:
 
 @router.post(
     "/outcomes/{outcome_id}/measurements",
-    response={
-        200: MeasurementOut,
-        201: MeasurementOut,
-        400: Error,
-        401: Error,
-        404: Error,
-        422: Error,
-    },
+    **answers({200: MeasurementOut, 201: MeasurementOut, **WRITE_ERRORS}),
     summary="Record an outcome's value on a day (the same day again updates it)",
 )
 def record_measurement(
@@ -106,7 +100,7 @@ def record_measurement(
 
 @router.get(
     "/outcomes",
-    response={200: list[OutcomeOut], 400: Error, 401: Error, 404: Error, 422: Error},
+    **answers({200: list[OutcomeOut], **READ_ERRORS}),
     summary="Outcomes with their measurements and progress",
 )
 def list_outcomes(request: HttpRequest, query: Query[OutcomeQuery]) -> list[Outcome]:

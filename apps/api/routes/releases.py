@@ -10,6 +10,7 @@ from apps.api.auth import team_for_token, token_of
 from apps.api.routes.common import (
     READ_ERRORS,
     WRITE_ERRORS,
+    answers,
     row_in_team,
     upsert_answer,
     window_list,
@@ -25,7 +26,7 @@ router = Router(tags=["releases"])
 
 @router.post(
     "/releases",
-    response={200: ReleaseOut, 201: ReleaseOut, **WRITE_ERRORS},
+    **answers({200: ReleaseOut, 201: ReleaseOut, **WRITE_ERRORS}),
     summary="Record a release (idempotent by external_id)",
 )
 def post_release(request: HttpRequest, payload: ReleaseIn) -> Status[Release]:
@@ -68,7 +69,7 @@ def post_release(request: HttpRequest, payload: ReleaseIn) -> Status[Release]:
 
 @router.get(
     "/releases",
-    response={200: ReleasePage, **READ_ERRORS},
+    **answers({200: ReleasePage, **READ_ERRORS}, csv=True),
     summary="Releases deployed in a window, newest first",
 )
 def list_releases(request: HttpRequest, filters: Query[WindowQuery]) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from ninja import Router, Status
 
 from apps.api.auth import require_admin, token_of
 from apps.api.errors import Conflict
+from apps.api.routes.common import UNAVAILABLE, answers
 from apps.api.schemas import Error, TeamIn, TeamOut
 from apps.teams.models import Team
 from apps.teams.services import TeamExists, team_create
@@ -14,7 +15,9 @@ router = Router(tags=["teams"])
 
 @router.post(
     "/teams",
-    response={201: TeamOut, 400: Error, 401: Error, 403: Error, 409: Error, 422: Error},
+    **answers(
+        {201: TeamOut, 400: Error, 401: Error, 403: Error, 409: Error, 422: Error, **UNAVAILABLE}
+    ),
     summary="Create a team (organization token)",
 )
 def create_team(request: HttpRequest, payload: TeamIn) -> Status[Team]:
@@ -27,7 +30,11 @@ def create_team(request: HttpRequest, payload: TeamIn) -> Status[Team]:
     return Status(201, team)
 
 
-@router.get("/teams", response={200: list[TeamOut], 401: Error}, summary="Teams of this token")
+@router.get(
+    "/teams",
+    **answers({200: list[TeamOut], 401: Error, **UNAVAILABLE}),
+    summary="Teams of this token",
+)
 def list_teams(request: HttpRequest) -> list[Team]:
     """Every team for an organization token; its own team for a team token."""
     token = token_of(request)
