@@ -14,6 +14,8 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
+    StrictFloat,
     StrictInt,
     StrictStr,
 )
@@ -79,9 +81,12 @@ Day = Annotated[
 ]
 # An outcome's value, baseline or target: finite, of magnitude at most 1e12.
 Number = Annotated[
-    float,
+    StrictFloat,
     Field(ge=-bounds.MAX_MAGNITUDE, le=bounds.MAX_MAGNITUDE, allow_inf_nan=False),
 ]
+# A row's numeric id: a larger one than the database's bigint names no row.
+RowId = Annotated[StrictInt, Field(ge=1, le=bounds.MAX_ID)]
+PathId = Annotated[int, Field(ge=1, le=bounds.MAX_ID)]  # read from the path's text
 # A list's paging: `offset` has a declared maximum, so it always fits the database.
 Limit = Annotated[int, Field(ge=1, le=1000, description="Rows a page, at most 1000.")]
 Offset = Annotated[
@@ -170,7 +175,7 @@ class ReleaseIn(In):
     deployed_at: Timestamp
     status: ReleaseStatus = "succeeded"
     first_commit_at: Timestamp | None = None
-    change_count: int = Field(0, ge=0, le=2_147_483_647)
+    change_count: StrictInt = Field(0, ge=0, le=2_147_483_647)
     deployed_by: str | None = Field(None, max_length=150, description="A username or handle.")
     external_id: str | None = Field(
         None,
@@ -226,7 +231,7 @@ class IncidentIn(In):
     resolved_at: Timestamp | None = Field(None, description="Empty while open.")
     service: str | None = Field(None, max_length=120)
     caused_by_release: RowRef | None = None
-    deploy_caused: bool | None = Field(
+    deploy_caused: StrictBool | None = Field(
         None,
         description="false: not caused by a deployment. With caused_by_release it may be "
         "omitted (or true).",
@@ -418,7 +423,7 @@ class OutcomeIn(In):
     baseline: Number
     target: Number
     target_date: Day | None = Field(None, description="When the target should be reached.")
-    parent: StrictInt | None = Field(
+    parent: RowId | None = Field(
         None,
         description="The id of the organization-wide outcome a team outcome ladders up to.",
     )

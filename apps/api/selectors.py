@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import Case, Count, F, IntegerField, QuerySet, Value, When
 
 from apps.api.models import ApiToken
+from apps.core import bounds
 from apps.core.timezones import window_bounds
 from apps.incidents.models import Incident
 from apps.releases.models import Release, Source
@@ -23,7 +24,7 @@ def _by_ref(qs: QuerySet[Any], ref: int | str, *, team: Team) -> Any:
     deployment id), as it was before webhook records were keyed per webhook.
     """
     if isinstance(ref, int):
-        return qs.filter(pk=ref).first()
+        return qs.filter(pk=ref).first() if 0 < ref <= bounds.MAX_ID else None
     ref = ref.strip()
     if not ref:
         return None
@@ -44,7 +45,7 @@ def _by_ref(qs: QuerySet[Any], ref: int | str, *, team: Team) -> Any:
         if keys:
             # Two webhooks of the team may have sent the id: the latest row wins.
             row = qs.filter(source=Source.WEBHOOK, external_id__in=keys).order_by("-id").first()
-    if row is None and ref.isdigit():
+    if row is None and ref.isascii() and ref.isdigit() and 0 < int(ref) <= bounds.MAX_ID:
         row = qs.filter(pk=int(ref)).first()
     return row
 

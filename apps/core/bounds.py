@@ -37,6 +37,7 @@ LAST_DAY = LATEST.date() - dt.timedelta(days=1)
 MAX_UTC_OFFSET = dt.timedelta(hours=14)
 MAX_MAGNITUDE = 1e12
 MAX_LIST_OFFSET = 1_000_000_000
+MAX_ID = 2**63 - 1  # a row id (bigint); a larger one names no row
 NUL = "\x00"
 
 INSTANT_MESSAGE = "Give a time between 1970-01-01 and 2100-01-01 (UTC)."

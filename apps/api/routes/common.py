@@ -51,6 +51,15 @@ _ERROR_DETAILS: dict[int, dict[str, Any]] = {
         "headers": _RETRY_AFTER,
     },
 }
+# Answered by the web server in front of every route, not by execdash: a request line (the
+# path with its query string) over gunicorn's limit_request_line (4094 bytes by default).
+_URI_TOO_LONG = {
+    414: {
+        "description": "The request line is longer than the web server accepts; nothing was "
+        "read. Send fewer or shorter query parameters.",
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    }
+}
 CSV_MEDIA_TYPE = "text/csv"
 _FORMAT_PARAMETER = {
     "name": "format",
@@ -71,6 +80,7 @@ def answers(response: dict[int, Any], *, csv: bool = False) -> dict[str, Any]:
         for status in response
         if status in _ERROR_DETAILS
     }
+    details.update(copy.deepcopy(_URI_TOO_LONG))
     extra: dict[str, Any] = {"responses": details}
     if csv:
         details[200] = {"content": {CSV_MEDIA_TYPE: {"schema": {"type": "string"}}}}

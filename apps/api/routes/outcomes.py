@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.db.models import F, Prefetch, Q, QuerySet
 from django.http import HttpRequest
-from ninja import Query, Router, Schema, Status
+from ninja import Path, Query, Router, Schema, Status
 
 from apps.api.auth import require_admin, team_for_token, token_of
 from apps.api.errors import ApiError
@@ -14,6 +14,7 @@ from apps.api.schemas import (
     MeasurementOut,
     OutcomeIn,
     OutcomeOut,
+    PathId,
     TeamSlug,
     team_filter,
 )
@@ -80,7 +81,7 @@ def _parent(token: ApiToken, outcome_id: int) -> Outcome:
     summary="Record an outcome's value on a day (the same day again updates it)",
 )
 def record_measurement(
-    request: HttpRequest, outcome_id: int, payload: MeasurementIn
+    request: HttpRequest, outcome_id: Path[PathId], payload: MeasurementIn
 ) -> Status[OutcomeMeasurement]:
     """201 with a new measurement; 200 when that day already had one (it is updated)."""
     token = token_of(request)
