@@ -1,6 +1,8 @@
 """Refuses a query string that holds U+0000 before any view reads it (apps.core.bounds):
 PostgreSQL cannot compare or store such text, so every `?team=`, `?kind=` or `?start=` of
-every page and API route would otherwise need its own guard.
+every page and API route would otherwise need its own guard. Under /api/ it also refuses a
+parameter given twice (every API parameter takes one value; which one counted would
+otherwise be a guess).
 
 The API answers its JSON error shape (a 422 naming the parameter); a page answers the 400
 page naming it. Form bodies are checked by the forms themselves (Django's CharField refuses
@@ -28,15 +30,33 @@ def nul_parameters(request: HttpRequest) -> list[str]:
     )
 
 
+REPEATED_MESSAGE = "Give this parameter once."
+
+
+def repeated_parameters(request: HttpRequest) -> list[str]:
+    return sorted(name for name, values in request.GET.lists() if len(values) > 1)
+
+
 class RefuseNulQueryMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         names = nul_parameters(request)
+        api = request.path.startswith("/api/")
+        if api and not names:
+            repeated = repeated_parameters(request)
+            if repeated:
+                return JsonResponse(
+                    {
+                        "detail": "The query string is not valid: see errors.",
+                        "errors": {name: [REPEATED_MESSAGE] for name in repeated},
+                    },
+                    status=422,
+                )
         if not names:
             return self.get_response(request)
-        if request.path.startswith("/api/"):
+        if api:
             return JsonResponse(
                 {
                     "detail": "The query string is not valid: see errors.",

@@ -106,3 +106,11 @@ def test_every_operation_declares_the_web_servers_414() -> None:
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
             assert "414" in operation["responses"], (method, path)
+
+
+def test_a_query_parameter_given_twice_is_a_422_naming_it(admin_api, team) -> None:
+    response = admin_api.client.get(
+        "/api/v1/releases?offset=1&offset=2&limit=3",
+        headers={"Authorization": f"Bearer {admin_api.token}"},
+    )
+    assert_error(response, 422, "offset")
