@@ -68,7 +68,10 @@ def _row_ref(value: Any) -> Any:
 
 
 def _iso_day(value: Any) -> Any:
-    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+    """Text of the form YYYY-MM-DD (a number is not read as a Unix time)."""
+    if isinstance(value, dt.date):
+        return value
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
         raise ValueError("Give a date as YYYY-MM-DD.")
     return value
 

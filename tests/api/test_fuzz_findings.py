@@ -114,3 +114,13 @@ def test_a_query_parameter_given_twice_is_a_422_naming_it(admin_api, team) -> No
         headers={"Authorization": f"Bearer {admin_api.token}"},
     )
     assert_error(response, 422, "offset")
+
+
+@pytest.mark.parametrize("day", [0, 1_700_000_000, False, None])
+def test_a_day_must_be_written_as_text(admin_api, team, day) -> None:
+    outcome = OutcomeFactory(team=team)
+    response = admin_api.post(
+        f"/outcomes/{outcome.pk}/measurements", {"measured_on": day, "value": 1}
+    )
+    assert_error(response, 422, "measured_on")
+    assert not OutcomeMeasurement.objects.exists()
