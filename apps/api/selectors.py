@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import Case, Count, F, IntegerField, QuerySet, Value, When
 
 from apps.api.models import ApiToken
+from apps.core import bounds
 from apps.core.timezones import window_bounds
 from apps.incidents.models import Incident
 from apps.releases.models import Release, Source
@@ -36,8 +37,8 @@ def _by_ref(qs: QuerySet[Any], ref: int | str) -> Any:
         )
         .first()
     )
-    if row is None and ref.isdigit():
-        row = qs.filter(pk=int(ref)).first()
+    if row is None and (number := bounds.row_id(ref)) is not None:
+        row = qs.filter(pk=number).first()
     return row
 
 

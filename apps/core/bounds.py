@@ -12,7 +12,11 @@ never break a page:
   no infinity, nothing the arithmetic downstream cannot represent;
 - text without U+0000 (PostgreSQL cannot store it): refused naming the field, never
   stripped silently;
-- a list's `offset` at most MAX_LIST_OFFSET.
+- a list's `offset` at most MAX_LIST_OFFSET;
+- a row's id written as text (a CSV cell naming a record, a `?from=` of a page) read only
+  when it is ASCII digits within the database's 64-bit ids: `str.isdigit()` also says yes
+  to "²", which `int()` refuses, and to ten thousand digits, which `int()` refuses to read
+  and no id can be.
 
 Each check comes in two shapes: `*_problem(value)` returns the sentence that says what is
 wrong (or None), for the doors that collect errors (API schemas, imports, webhooks); the
@@ -37,6 +41,7 @@ LAST_DAY = LATEST.date() - dt.timedelta(days=1)
 MAX_UTC_OFFSET = dt.timedelta(hours=14)
 MAX_MAGNITUDE = 1e12
 MAX_LIST_OFFSET = 1_000_000_000
+MAX_ROW_ID = 2**63 - 1  # a BigAutoField (DEFAULT_AUTO_FIELD), on SQLite and PostgreSQL
 NUL = "\x00"
 
 INSTANT_MESSAGE = "Give a time between 1970-01-01 and 2100-01-01 (UTC)."
@@ -75,6 +80,16 @@ def number_problem(value: float) -> str | None:
 
 def text_problem(value: str) -> str | None:
     return NUL_MESSAGE if NUL in value else None
+
+
+def row_id(text: str) -> int | None:
+    """The id a text names, or None when it cannot name a stored row (not ASCII digits, 0,
+    or beyond MAX_ROW_ID: a lookup of it would overflow the database's integer)."""
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_ROW_ID)):
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_ROW_ID else None
 
 
 def nul_paths(data: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:

@@ -26,6 +26,7 @@ from django.db import connection
 from django.db.models import Model
 from django.utils import timezone
 
+from apps.core import bounds
 from apps.core.records import Source
 from apps.core.timezones import week_start_of
 from apps.core.validation import RecordWarning
@@ -236,7 +237,7 @@ def _references(team: Team, kind: str, refs: set[str]) -> dict[str, Any]:
     if not refs:
         return {}
     model: type[Model] = Incident if kind == "releases" else Release
-    ids = [int(ref) for ref in refs if ref.isdigit()]
+    ids = [number for ref in refs if (number := bounds.row_id(ref)) is not None]
     found: dict[str, Any] = {}
     qs = model._default_manager.filter(team=team)
     for record in qs.filter(pk__in=ids):
