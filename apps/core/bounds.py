@@ -11,7 +11,7 @@ never break a page:
 - finite numbers of magnitude at most 10^12 (outcome values, baselines, targets): no NaN,
   no infinity, nothing the arithmetic downstream cannot represent;
 - text without U+0000 (PostgreSQL cannot store it): refused naming the field, never
-  stripped silently;
+  stripped silently (a refusal that quotes the text writes it as \\u0000, `nul_escaped`);
 - a list's `offset` at most MAX_LIST_OFFSET;
 - a row's id written as text (a CSV cell naming a record, a `?from=` of a page) read only
   when it is ASCII digits within the database's 64-bit ids: `str.isdigit()` also says yes
@@ -82,6 +82,12 @@ def text_problem(value: str) -> str | None:
     return NUL_MESSAGE if NUL in value else None
 
 
+def nul_escaped(value: str) -> str:
+    """`value` with each U+0000 written as the six characters \\u0000: how a refusal names
+    or quotes what was sent, since the refusal itself is stored and shown."""
+    return value.replace(NUL, "\\u0000")
+
+
 def row_id(text: str) -> int | None:
     """The id a text names, or None when it cannot name a stored row (not ASCII digits, 0,
     or beyond MAX_ROW_ID: a lookup of it would overflow the database's integer)."""
@@ -102,7 +108,7 @@ def nul_paths(data: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]
         for key, item in data.items():
             name = str(key)
             if NUL in name:
-                yield (*path, name.replace(NUL, "\\u0000"))
+                yield (*path, nul_escaped(name))
             yield from nul_paths(item, (*path, name))
     elif isinstance(data, list):
         for index, item in enumerate(data):
