@@ -5,6 +5,7 @@ from django.urls import include, path
 
 from apps.core import auth_views
 from apps.core import views as core_views
+from apps.core.forms import AdminLoginForm
 from apps.dashboard.views import team as team_views
 from apps.imports import views as import_views
 from apps.webhooks import views as webhook_views
@@ -12,6 +13,7 @@ from apps.webhooks import views as webhook_views
 # The admin's own login form is a second way to guess passwords: the same rate limit
 # (django-axes' lockout covers both already, through the authentication backend).
 admin.site.login = auth_views.limit_login(admin.site.login)  # type: ignore[method-assign,assignment]
+admin.site.login_form = AdminLoginForm  # refuses a username longer than any user's
 
 urlpatterns = [
     path("", include("apps.dashboard.urls")),

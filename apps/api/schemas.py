@@ -88,8 +88,8 @@ Number = Annotated[
     Field(ge=-bounds.MAX_MAGNITUDE, le=bounds.MAX_MAGNITUDE, allow_inf_nan=False),
 ]
 # A row's numeric id: a larger one than the database's bigint names no row.
-RowId = Annotated[StrictInt, Field(ge=1, le=bounds.MAX_ID)]
-PathId = Annotated[int, Field(ge=1, le=bounds.MAX_ID)]  # read from the path's text
+RowId = Annotated[StrictInt, Field(ge=1, le=bounds.MAX_ROW_ID)]
+PathId = Annotated[int, Field(ge=1, le=bounds.MAX_ROW_ID)]  # read from the path's text
 # A list's paging: `offset` has a declared maximum, so it always fits the database.
 Limit = Annotated[int, Field(ge=1, le=1000, description="Rows a page, at most 1000.")]
 Offset = Annotated[

@@ -24,7 +24,7 @@ def _by_ref(qs: QuerySet[Any], ref: int | str, *, team: Team) -> Any:
     deployment id), as it was before webhook records were keyed per webhook.
     """
     if isinstance(ref, int):
-        return qs.filter(pk=ref).first() if 0 < ref <= bounds.MAX_ID else None
+        return qs.filter(pk=ref).first() if 0 < ref <= bounds.MAX_ROW_ID else None
     ref = ref.strip()
     if not ref:
         return None
@@ -45,8 +45,8 @@ def _by_ref(qs: QuerySet[Any], ref: int | str, *, team: Team) -> Any:
         if keys:
             # Two webhooks of the team may have sent the id: the latest row wins.
             row = qs.filter(source=Source.WEBHOOK, external_id__in=keys).order_by("-id").first()
-    if row is None and ref.isascii() and ref.isdigit() and 0 < int(ref) <= bounds.MAX_ID:
-        row = qs.filter(pk=int(ref)).first()
+    if row is None and (number := bounds.row_id(ref)) is not None:
+        row = qs.filter(pk=number).first()
     return row
 
 

@@ -12,11 +12,11 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
+from apps.core.forms import LoginForm
 from apps.core.ratelimit import rate_limit
 
 LOCKED_MESSAGE = (
@@ -29,7 +29,11 @@ limit_login = rate_limit(
     "login", setting="RATE_LIMIT_LOGIN", methods=frozenset({"POST"}), html=True
 )
 login = require_http_methods(["GET", "POST"])(
-    limit_login(auth_views.LoginView.as_view(redirect_authenticated_user=True))
+    limit_login(
+        auth_views.LoginView.as_view(
+            authentication_form=LoginForm, redirect_authenticated_user=True
+        )
+    )
 )
 logout = auth_views.LogoutView.as_view()
 
@@ -40,7 +44,7 @@ def lockout_response(
     """django-axes' AXES_LOCKOUT_CALLABLE: the login page, 429, with Retry-After."""
     seconds = int(settings.AXES_COOLOFF_TIME.total_seconds())
     username = request.POST.get("username", "") if request.method == "POST" else ""
-    form = AuthenticationForm(request, initial={"username": username})
+    form = LoginForm(request, initial={"username": username})
     answer = render(
         request,
         "registration/login.html",

@@ -11,8 +11,12 @@ never break a page:
 - finite numbers of magnitude at most 10^12 (outcome values, baselines, targets): no NaN,
   no infinity, nothing the arithmetic downstream cannot represent;
 - text without U+0000 (PostgreSQL cannot store it): refused naming the field, never
-  stripped silently;
-- a list's `offset` at most MAX_LIST_OFFSET.
+  stripped silently (a refusal that quotes the text writes it as \\u0000, `nul_escaped`);
+- a list's `offset` at most MAX_LIST_OFFSET;
+- a row's id written as text (a CSV cell naming a record, a `?from=` of a page) read only
+  when it is ASCII digits within the database's 64-bit ids: `str.isdigit()` also says yes
+  to "²", which `int()` refuses, and to ten thousand digits, which `int()` refuses to read
+  and no id can be.
 
 Each check comes in two shapes: `*_problem(value)` returns the sentence that says what is
 wrong (or None), for the doors that collect errors (API schemas, imports, webhooks); the
@@ -37,7 +41,7 @@ LAST_DAY = LATEST.date() - dt.timedelta(days=1)
 MAX_UTC_OFFSET = dt.timedelta(hours=14)
 MAX_MAGNITUDE = 1e12
 MAX_LIST_OFFSET = 1_000_000_000
-MAX_ID = 2**63 - 1  # a row id (bigint); a larger one names no row
+MAX_ROW_ID = 2**63 - 1  # a BigAutoField (DEFAULT_AUTO_FIELD), on SQLite and PostgreSQL
 NUL = "\x00"
 
 INSTANT_MESSAGE = "Give a time between 1970-01-01 and 2100-01-01 (UTC)."
@@ -78,6 +82,22 @@ def text_problem(value: str) -> str | None:
     return NUL_MESSAGE if NUL in value else None
 
 
+def nul_escaped(value: str) -> str:
+    """`value` with each U+0000 written as the six characters \\u0000: how a refusal names
+    or quotes what was sent, since the refusal itself is stored and shown."""
+    return value.replace(NUL, "\\u0000")
+
+
+def row_id(text: str) -> int | None:
+    """The id a text names, or None when it cannot name a stored row (not ASCII digits, 0,
+    or beyond MAX_ROW_ID: a lookup of it would overflow the database's integer)."""
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_ROW_ID)):
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_ROW_ID else None
+
+
 def nul_paths(data: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
     """The paths (keys and list indexes) of every string in a parsed JSON document, key or
     value, that holds U+0000."""
@@ -88,7 +108,7 @@ def nul_paths(data: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]
         for key, item in data.items():
             name = str(key)
             if NUL in name:
-                yield (*path, name.replace(NUL, "\\u0000"))
+                yield (*path, nul_escaped(name))
             yield from nul_paths(item, (*path, name))
     elif isinstance(data, list):
         for index, item in enumerate(data):

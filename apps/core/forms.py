@@ -1,5 +1,6 @@
 """Form pieces every record form shares: the date-time field in the organization's time
-zone, putting a service's errors next to the fields, and the filter form of a list page.
+zone, putting a service's errors next to the fields, and the filter form of a list page;
+and the login forms (the product's and the admin's).
 """
 
 from __future__ import annotations
@@ -7,7 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 
 from apps.core import bounds
 
@@ -95,3 +99,25 @@ class ListFilterForm(forms.Form):
         """The filters in words, for an empty result: "status, severity or service"."""
         names = [str(field.label or name).lower() for name, field in self.fields.items()]
         return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+def _username_length_checked(form: AuthenticationForm) -> None:
+    """Django's login forms give the username input a maxlength but never check it, so a
+    longer name reached authenticate(), and django-axes' record of the failed attempt (a
+    username of at most 255 characters) was a 500 on PostgreSQL. No user has a longer name
+    than the field holds: it is refused before anyone is looked up."""
+    field = form.fields["username"]
+    if isinstance(field, forms.CharField) and field.max_length is not None:
+        field.validators.append(MaxLengthValidator(field.max_length))
+
+
+class LoginForm(AuthenticationForm):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _username_length_checked(self)
+
+
+class AdminLoginForm(AdminAuthenticationForm):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _username_length_checked(self)

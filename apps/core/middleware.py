@@ -16,14 +16,14 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from apps.core.bounds import NUL, NUL_MESSAGE
+from apps.core.bounds import NUL, NUL_MESSAGE, nul_escaped
 
 
 def nul_parameters(request: HttpRequest) -> list[str]:
     """The query parameters whose name or value holds U+0000."""
     return sorted(
         {
-            name.replace(NUL, "\\u0000")
+            nul_escaped(name)
             for name, values in request.GET.lists()
             if NUL in name or any(NUL in value for value in values)
         }

@@ -44,9 +44,8 @@ def signals_with_kind_defaults(data: QueryDict) -> QueryDict:
     rows = range(1, SIGNAL_ROWS + 1)
     if any((data.get(f"signal_{row}_{part}") or "").strip() for row in rows for part in parts):
         return data
-    pk = (data.get("kind") or "").strip()
-    known = pk.isascii() and pk.isdigit() and len(pk) <= 9
-    kind = FocusKind.objects.filter(pk=int(pk)).first() if known else None
+    pk = bounds.row_id(data.get("kind") or "")
+    kind = FocusKind.objects.filter(pk=pk).first() if pk is not None else None
     if kind is None or kind.slug not in KIND_DEFAULT_SIGNALS:
         return data
     filled = data.copy()

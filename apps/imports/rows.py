@@ -27,6 +27,7 @@ from django.db import connection
 from django.db.models import Model
 from django.utils import timezone
 
+from apps.core import bounds
 from apps.core.records import Source
 from apps.core.timezones import week_start_of
 from apps.core.validation import RecordWarning
@@ -150,6 +151,12 @@ def read_header(path: str, kind: str) -> tuple[list[str], list[str]]:
     if not first:
         raise FileProblem("The file is empty: the first line must name the columns.")
     header = [name.strip().lower() for name in first]
+    named_with_nul = [number for number, name in enumerate(header, start=1) if bounds.NUL in name]
+    if named_with_nul:
+        raise FileProblem(
+            f"The name of column {', '.join(map(str, named_with_nul))} holds U+0000: "
+            f"{bounds.NUL_MESSAGE}"
+        )
     duplicates = sorted({name for name in header if header.count(name) > 1 and name})
     if duplicates:
         raise FileProblem(f"Columns appear twice: {', '.join(duplicates)}.")
@@ -268,6 +275,10 @@ def _parse(row: Row, kind: str, readers: list[tuple[str, Reader]], team: Team) -
         except CellError as exc:
             row.refuse(name, str(exc))
     row.reference = (raw.get(spec.reference_column) or "").strip()
+    if (problem := bounds.text_problem(row.reference)) is not None:
+        # Refused here: the lookup of the record it names would send the NUL to the database.
+        row.refuse(spec.reference_column, problem)
+        row.reference = ""
     for name in spec.required:
         if not out.get(name) and not any(column == name for column, _ in row.refusals):
             row.refuse(name, "Required.")
@@ -279,7 +290,7 @@ def _references(team: Team, kind: str, refs: set[str]) -> dict[str, Any]:
     if not refs:
         return {}
     model: type[Model] = Incident if kind == "releases" else Release
-    ids = [int(ref) for ref in refs if ref.isdigit()]
+    ids = [number for ref in refs if (number := bounds.row_id(ref)) is not None]
     found: dict[str, Any] = {}
     qs = model._default_manager.filter(team=team)
     for record in qs.filter(pk__in=ids):

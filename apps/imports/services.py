@@ -32,6 +32,7 @@ from django.db import DatabaseError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from apps.core.bounds import nul_escaped
 from apps.imports.models import ImportJob, ImportProblem
 from apps.imports.rows import (
     FileProblem,
@@ -158,20 +159,25 @@ def _schedule(stage: str, job_id: int) -> None:
 
 
 def _problems(job: ImportJob, stage: str, rows: list[Row], flags_left: int) -> tuple[int, int]:
-    """Store the batch's refused rows (all) and flagged rows (up to `flags_left`)."""
+    """Store the batch's refused rows (all) and flagged rows (up to `flags_left`).
+
+    A refused row is kept as it was read, for the refused rows' download, and a refusal may
+    quote a cell: a U+0000 in them is kept written as \\u0000 (the database cannot hold
+    the character itself, and the row was refused for it or for another reason)."""
     out: list[ImportProblem] = []
     flagged = 0
     for row in rows:
+        raw = {nul_escaped(name): nul_escaped(cell) for name, cell in row.raw.items()}
         for column, message in row.refusals:
             out.append(
                 ImportProblem(
                     job=job,
                     stage=stage,
                     row_number=row.number,
-                    column=column,
-                    message=message,
+                    column=nul_escaped(column),
+                    message=nul_escaped(message),
                     refused=True,
-                    raw=row.raw,
+                    raw=raw,
                 )
             )
         if not row.refused and row.warnings:

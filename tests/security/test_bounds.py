@@ -315,6 +315,31 @@ def test_a_list_offset_has_a_declared_maximum(api, path) -> None:
     assert offset["schema"]["maximum"] == bounds.MAX_LIST_OFFSET
 
 
+# --- 7. a record named by an id int() cannot read, or beyond the database's ids ---------------
+
+
+@pytest.mark.parametrize("ref", ["²", "9" * 10_000, str(2**63), "0"])
+def test_a_reference_that_cannot_be_an_id_is_not_found(api, ref) -> None:
+    response = api.post(
+        "/incidents",
+        {
+            "team": "payments",
+            "title": "Checkout down",
+            "started_at": (NOW - dt.timedelta(hours=1)).isoformat(),
+            "caused_by_release": ref,
+        },
+    )
+    _refused(response, 422, "caused_by_release")
+    assert not Incident.objects.exists()
+
+
+def test_row_id_reads_ascii_digits_within_the_ids_only() -> None:
+    assert bounds.row_id(" 42 ") == 42
+    assert bounds.row_id(str(bounds.MAX_ROW_ID)) == bounds.MAX_ROW_ID
+    for text in ("", "0", "-1", "4.0", "²", "٣", str(bounds.MAX_ROW_ID + 1), "9" * 10_000):
+        assert bounds.row_id(text) is None, text
+
+
 # --- a request that answers 5xx has written nothing ------------------------------------------
 
 

@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from apps.core import bounds
 from apps.core.formatting import format_count, format_duration, format_per_week, format_rate
 from apps.core.http import redirect_after_post, render_page
 from apps.dashboard.focus_cards import period_cards
@@ -425,10 +426,10 @@ def _prefill(request: HttpRequest, team: Team) -> dict[str, Any]:
     """A new proposal: from the period just changed (`?from=<id>`), else starting today, of
     the kind asked for (`?kind=<slug>`, with that kind's default success signal)."""
     today = timezone.localdate()
-    source = request.GET.get("from", "")
-    if source.isdigit():
+    source = bounds.row_id(request.GET.get("from", ""))
+    if source is not None:
         try:
-            period = focus_period_get(team=team, pk=int(source))
+            period = focus_period_get(team=team, pk=source)
         except FocusPeriod.DoesNotExist:
             pass
         else:
