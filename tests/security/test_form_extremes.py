@@ -1131,33 +1131,27 @@ def test_the_csv_server_errors_found_are_refused_rows(
     _import(world, kind, column, value, mode, "UTC", caplog)
 
 
-def test_a_refused_row_with_nul_is_downloaded_with_it_written_out(
-    world: World, media: None
-) -> None:
-    from apps.imports.services import import_check, job_create
+def test_a_file_with_nul_in_a_cell_is_refused_before_any_job(world: World, media: None) -> None:
+    """U+0000 never reaches a refused row: the file is refused as it is stored, with its
+    line (the cell-level refusal stays behind it, for any other way in)."""
+    from django.core.exceptions import ValidationError
+
+    from apps.imports.services import job_create
 
     header, cells = KINDS["releases"]
     row = cells()
     row[header.index("team")] = "pay\x00ments"
-    row[header.index("warnings")] = "\x00"
-    job = job_create(
-        team=world.people.team,
-        kind="releases",
-        mode="every_row",
-        time_zone="UTC",
-        file_name="t.csv",
-        chunks=[_csv([header, row])],
-        check=False,
-    )
-    assert import_check(job=job).will_refuse == 1
-    (problem,) = ImportProblem.objects.filter(job=job)
-    assert problem.column == "team"
-    assert "pay\\u0000ments" in problem.message
-    response = world.clients["manager"].get(reverse("imports:refused", args=[world.slug, job.pk]))
-    download = list(csv.reader(io.StringIO(_body(response).decode())))
-    assert download[1][:3] == ["2", "team", problem.message]
-    assert download[1][3 + header.index("team")] == "pay\\u0000ments"
-    assert download[1][3 + header.index("warnings")] == "\\u0000"
+    with pytest.raises(ValidationError, match="Line 2 of the file holds a NUL byte"):
+        job_create(
+            team=world.people.team,
+            kind="releases",
+            mode="every_row",
+            time_zone="UTC",
+            file_name="t.csv",
+            chunks=[_csv([header, row])],
+            check=False,
+        )
+    assert not ImportJob.objects.exists()
 
 
 def test_a_column_named_with_nul_refuses_the_file(world: World, media: None) -> None:
@@ -1168,5 +1162,5 @@ def test_a_column_named_with_nul_refuses_the_file(world: World, media: None) -> 
         {"file": upload, "kind": "incidents", "mode": "every_row", "time_zone": "UTC"},
     )
     assert response.status_code == 200
-    assert f"column {len(header) + 1} holds U+0000" in response.content.decode()
+    assert "Line 1 of the file holds a NUL byte" in response.content.decode()
     assert not ImportJob.objects.exists()
