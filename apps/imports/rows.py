@@ -505,9 +505,11 @@ def _upsert_copy(model: type[Model], rows: list[dict[str, Any]], update: list[st
         cursor.execute(f"TRUNCATE {stage}")
         raw = cursor.cursor
         with raw.copy(f"COPY {stage} ({columns}) FROM STDIN") as copy:  # type: ignore[union-attr]
-            names = [f.attname for f in fields]
+            # A column the file does not fill takes the field's default (a flag of the
+            # model's own, such as an incident's start_unknown), as bulk_create would.
+            defaults = {f.attname: f.get_default() for f in fields}
             for values in rows:
-                copy.write_row([values.get(name) for name in names])
+                copy.write_row([values.get(name, defaults[name]) for name in defaults])
         cursor.execute(
             f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} "  # noqa: S608
             f"ON CONFLICT ({unique}) DO UPDATE SET {assignments}"
