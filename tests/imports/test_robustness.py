@@ -93,7 +93,7 @@ class WorkerKilled(BaseException):
 
 
 def test_a_nul_byte_is_refused_at_the_upload_with_its_line(people: Personas, settings) -> None:  # type: ignore[no-untyped-def]
-    data = csv_bytes(RELEASE_HEADER, good_rows(3)).replace(b"1.1", b"1\x00.1")
+    data = csv_bytes(RELEASE_HEADER, good_rows(3)).replace(b",1.1,", b",1\x00.1,")
     with pytest.raises(ValidationError) as caught:
         create(people.team, data)
     (message,) = caught.value.message_dict["file"]
