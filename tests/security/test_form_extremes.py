@@ -57,7 +57,7 @@ from apps.api.services import api_token_create
 from apps.core.data_check import rows_out_of_bounds
 from apps.focus.models import FocusEvent, FocusPeriod
 from apps.focus.services import focus_period_align, focus_period_propose
-from apps.imports import tasks
+from apps.imports import columns, tasks
 from apps.imports.models import ImportJob, ImportProblem
 from apps.incidents.models import Incident
 from apps.metrics.models import DirtyBucket
@@ -891,45 +891,9 @@ def test_a_username_longer_than_any_users_is_refused_before_anyone_is_looked_up(
 
 # --- every CSV column, through the upload, the check and the import ----------------------------
 
-RELEASE_HEADER = [
-    "id",
-    "team",
-    "service",
-    "version",
-    "deployed_at",
-    "status",
-    "failed",
-    "first_commit_at",
-    "change_count",
-    "deployed_by",
-    "external_id",
-    "source",
-    "fixes_incident",
-    "created_at",
-    "updated_at",
-    "warnings",
-]
-INCIDENT_HEADER = [
-    "id",
-    "team",
-    "title",
-    "severity",
-    "service",
-    "started_at",
-    "detected_at",
-    "resolved_at",
-    "is_open",
-    "cause",
-    "deploy_caused",
-    "caused_by_release",
-    "resolved_by",
-    "summary",
-    "external_id",
-    "source",
-    "created_at",
-    "updated_at",
-    "warnings",
-]
+# The columns of each kind, as the export writes and the import reads them.
+RELEASE_HEADER = list(columns.RELEASE_HEADER)
+INCIDENT_HEADER = list(columns.INCIDENT_HEADER)
 # A column the file adds that is not one of the kind's: its name is the extreme value.
 UNKNOWN_COLUMN = "(a column of its own)"
 
