@@ -325,24 +325,59 @@ class _Refused(Exception):
     """All or nothing: a row was refused while writing, so the transaction rolls back."""
 
 
+def _claim_for_import(job: ImportJob) -> bool:
+    """Take the queued job for this worker (this attempt): False when another worker took
+    it, or it is no longer queued."""
+    now = timezone.now()
+    return bool(
+        ImportJob.objects.filter(
+            pk=job.pk, attempt=job.attempt, state=ImportJob.State.QUEUED
+        ).update(
+            state=ImportJob.State.IMPORTING,
+            started_at=now,
+            heartbeat_at=now,
+            processed_rows=0,
+            created_count=0,
+            updated_count=0,
+            flagged_count=0,
+            refused_count=0,
+        )
+    )
+
+
+def _record_import_progress(
+    job: ImportJob, counts: dict[str, int], *, all_or_nothing: bool
+) -> None:
+    """After a batch, inside its transaction: the job's progress and heartbeat, or
+    _Superseded when the job is no longer this worker's."""
+    importing = ImportJob.State.IMPORTING
+    if all_or_nothing:
+        # The job's row is not written inside the long transaction (other processes could
+        # not see it, and on PostgreSQL it would stay locked): the progress and the
+        # heartbeat go to the cache, and the job is re-read to see that it is still this
+        # worker's (read committed sees a failure marked meanwhile).
+        if not ImportJob.objects.filter(pk=job.pk, attempt=job.attempt, state=importing).exists():
+            raise _Superseded
+        cache.set(PROGRESS_KEY.format(job.pk), counts["rows"], timeout=3600)
+        cache.set(HEARTBEAT_KEY.format(job.pk, job.attempt), time.time(), TASK_HARD_LIMIT)
+    else:
+        # In the batch's transaction: a superseded worker's last batch rolls back.
+        _beat(
+            job,
+            importing,
+            processed_rows=counts["rows"],
+            created_count=counts["created"],
+            updated_count=counts["updated"],
+            flagged_count=counts["flagged"],
+            refused_count=counts["refused"],
+        )
+
+
 def import_run(*, job: ImportJob, progress: Progress | None = None) -> ImportJob:
     """Import the file: every acceptable row, or (all or nothing) every row or none. A job
     another worker already took (or that is no longer queued) is left alone."""
     path = import_file_path(job)
-    now = timezone.now()
-    taken = ImportJob.objects.filter(
-        pk=job.pk, attempt=job.attempt, state=ImportJob.State.QUEUED
-    ).update(
-        state=ImportJob.State.IMPORTING,
-        started_at=now,
-        heartbeat_at=now,
-        processed_rows=0,
-        created_count=0,
-        updated_count=0,
-        flagged_count=0,
-        refused_count=0,
-    )
-    if not taken:
+    if not _claim_for_import(job):
         job.refresh_from_db()
         return job
     ImportProblem.objects.filter(job=job, stage="import").delete()
@@ -369,28 +404,7 @@ def import_run(*, job: ImportJob, progress: Progress | None = None) -> ImportJob
             counts["refused"] += len(refused)
             counts["created"] += sum(1 for r in rows if not r.refused and r.created)
             counts["updated"] += sum(1 for r in rows if not r.refused and not r.created)
-            if all_or_nothing:
-                # The job's row is not written inside the long transaction (other processes
-                # could not see it, and on PostgreSQL it would stay locked): the progress and
-                # the heartbeat go to the cache, and the job is re-read to see that it is
-                # still this worker's (read committed sees a failure marked meanwhile).
-                if not ImportJob.objects.filter(
-                    pk=job.pk, attempt=job.attempt, state=importing
-                ).exists():
-                    raise _Superseded
-                cache.set(PROGRESS_KEY.format(job.pk), counts["rows"], timeout=3600)
-                cache.set(HEARTBEAT_KEY.format(job.pk, job.attempt), time.time(), TASK_HARD_LIMIT)
-            else:
-                # In the batch's transaction: a superseded worker's last batch rolls back.
-                _beat(
-                    job,
-                    importing,
-                    processed_rows=counts["rows"],
-                    created_count=counts["created"],
-                    updated_count=counts["updated"],
-                    flagged_count=counts["flagged"],
-                    refused_count=counts["refused"],
-                )
+            _record_import_progress(job, counts, all_or_nothing=all_or_nothing)
         if progress:
             progress(len(rows))
 
